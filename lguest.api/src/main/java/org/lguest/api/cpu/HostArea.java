@@ -1,0 +1,75 @@
+package org.lguest.api.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.BitSet;
+
+/**
+ * Host-owned pages of one guest, mapped by the backend at
+ * {@link GuestMachine#HOST_AREA_BASE}: shadow page tables and the switcher
+ * come from here. Pages are handed out zeroed and named by their emulated
+ * physical address. Thread-safe; {@link #close} frees the native memory.
+ */
+public final class HostArea implements AutoCloseable {
+    private static final int PAGE = 4096;
+
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment memory;
+    private final BitSet used;
+    private final int pages;
+
+    public HostArea(int pages) {
+        this.pages = pages;
+        this.memory = arena.allocate((long) pages * PAGE, PAGE);
+        this.used = new BitSet(pages);
+    }
+
+    /** All of the area, for the backend to map. */
+    public MemorySegment memory() {
+        return memory;
+    }
+
+    public long base() {
+        return GuestMachine.HOST_AREA_BASE;
+    }
+
+    /** A zeroed page; its emulated physical address. */
+    public synchronized long allocatePage() {
+        int page = used.nextClearBit(0);
+        if (page >= pages) {
+            throw new IllegalStateException("host area exhausted: all " + pages + " pages in use");
+        }
+        used.set(page);
+        page(base() + (long) page * PAGE).fill((byte) 0);
+        return base() + (long) page * PAGE;
+    }
+
+    public synchronized void freePage(long physical) {
+        used.clear(index(physical));
+    }
+
+    public synchronized int pagesInUse() {
+        return used.cardinality();
+    }
+
+    /** The page at an emulated physical address in this area. */
+    public MemorySegment page(long physical) {
+        return memory.asSlice((long) index(physical) * PAGE, PAGE);
+    }
+
+    public boolean contains(long physical) {
+        return physical >= base() && physical < base() + (long) pages * PAGE;
+    }
+
+    private int index(long physical) {
+        if (!contains(physical) || (physical & (PAGE - 1)) != 0) {
+            throw new IllegalArgumentException(String.format("%#x is no page of this host area", physical));
+        }
+        return (int) ((physical - base()) / PAGE);
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,48 @@
+package org.lguest.api.cpu;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * One guest CPU on a backend's engine. All calls but {@link #kick} come from
+ * the CPU's owner thread.
+ */
+@ConsumerType
+public interface Vcpu extends AutoCloseable {
+
+    /**
+     * Loads the registers from the {@link VcpuState}, enters the guest at
+     * its privilege level, runs until the next interrupt, exception or kick,
+     * and stores the registers back.
+     *
+     * @throws VcpuException when the engine fails (not when the guest does)
+     */
+    VcpuExit run() throws VcpuException;
+
+    /** From any thread: make a running or the next {@link #run} return promptly with a kick. */
+    void kick();
+
+    /**
+     * The page-directory entry that maps the switcher's pages at
+     * {@link GuestMachine#SWITCHER_ADDRESS}; every shadow directory must hold
+     * it (see {@code GuestPageTables#setSwitcherEntry}).
+     */
+    int switcherEntry();
+
+    /** The shadow page tables or their root changed: drop every cached translation before running. */
+    void flushTlb();
+
+    /**
+     * Checks a GDT entry the guest loads ({@code LHCALL_LOAD_GDT_ENTRY}) by
+     * lguest's rules, adjusts it as lguest does, and installs it in the state.
+     *
+     * @return null, or the reason the guest must die
+     */
+    String loadGdtEntry(int index, long descriptor);
+
+    /** As {@link #loadGdtEntry} for the three thread-local-storage entries ({@code LHCALL_LOAD_TLS}). */
+    String loadTls(long[] descriptors);
+
+    /** Releases the engine; the state stays with the Host core. */
+    @Override
+    void close();
+}

@@ -1,0 +1,10 @@
+/**
+ * The vCPU backend SPI: what the Host core needs from whatever runs guest
+ * code. A backend knows x86, not lguest policy. Guest state (registers,
+ * descriptors, memory) lives in {@link org.lguest.api.cpu.VcpuState} and
+ * {@link org.lguest.api.cpu.GuestMachine}, owned by the Host core, so a
+ * backend can be replaced under a paused guest and resume where it was.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package org.lguest.api.cpu;

@@ -1,0 +1,38 @@
+package org.lguest.api.device;
+
+import java.lang.foreign.MemorySegment;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * One open {@code /dev/lguest}: one guest. Writes are little-endian arrays
+ * of {@link org.lguest.api.abi.Lhreq#WORD 64-bit words} whose first word is the request; reads
+ * run a guest CPU. The CPU index travels as the file offset did. Each call
+ * answers with a byte count or a negated {@link org.lguest.api.abi.Errno errno}.
+ */
+@ProviderType
+public interface LguestFile extends AutoCloseable {
+
+    /**
+     * Sends a request.
+     *
+     * @param request the words; reading past its end is {@code -EFAULT}
+     * @param cpu the CPU index (the seed's file offset)
+     * @return the bytes the request used, or a negated errno
+     */
+    long write(MemorySegment request, long cpu);
+
+    /**
+     * Runs guest CPU {@code cpu} until something needs the Launcher, and fills
+     * {@code buffer} with what that is: a register after GETREG, a
+     * notification address, a pending trap, or the dead guest's reason.
+     * Only the thread that initialized the CPU may read it.
+     *
+     * @return the bytes written to {@code buffer}, or a negated errno
+     */
+    long read(MemorySegment buffer, long cpu);
+
+    /** Tears the guest down: timers, page tables, eventfds, everything. Idempotent. */
+    @Override
+    void close();
+}

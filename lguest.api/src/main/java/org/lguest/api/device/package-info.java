@@ -1,0 +1,11 @@
+/**
+ * The /dev/lguest protocol: the boundary between a Launcher and the Host.
+ * A Launcher describes itself as a {@link org.lguest.api.device.LauncherTask}
+ * (its memory and its descriptor table), opens the {@link
+ * org.lguest.api.device.LguestDevice} and talks to the returned {@link
+ * org.lguest.api.device.LguestFile} in words, as it would to the character
+ * device. Errors are negated errno values; no exception crosses it.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package org.lguest.api.device;

@@ -1,0 +1,47 @@
+package org.lguest.api.guest;
+
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/** One guest started by the Launcher. */
+@ProviderType
+public interface Guest {
+
+    int id();
+
+    /** The image it was booted from: a bundled name or a file path. */
+    String image();
+
+    State state();
+
+    /** Times the guest left the CPU for the Host so far (all CPUs). */
+    long exits();
+
+    /** CPU time its run threads have used. */
+    Duration cpuTime();
+
+    /** Completes when the guest has stopped, for whatever reason. */
+    CompletionStage<Outcome> outcome();
+
+    /** A register of CPU 0 by its ptrace name ("ax", "ip", ...), read with LHREQ_GETREG. */
+    long register(String name) throws LaunchException;
+
+    /** Raises an interrupt with LHREQ_IRQ. */
+    void interrupt(int irq) throws LaunchException;
+
+    /** Stops the guest and releases everything it held. */
+    void stop();
+
+    enum State { RUNNING, STOPPED, POWERED_OFF, KILLED }
+
+    /**
+     * How a guest ended.
+     *
+     * @param state {@link State#POWERED_OFF}, {@link State#KILLED} or {@link State#STOPPED}
+     * @param reason the Host's reason string, or why the Launcher stopped it
+     */
+    record Outcome(State state, String reason) {
+    }
+}

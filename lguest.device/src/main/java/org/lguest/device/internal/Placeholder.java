@@ -1,0 +1,2 @@
+package org.lguest.device.internal;
+class Placeholder {}

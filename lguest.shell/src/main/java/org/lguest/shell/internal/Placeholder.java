@@ -1,0 +1,2 @@
+package org.lguest.shell.internal;
+class Placeholder {}
