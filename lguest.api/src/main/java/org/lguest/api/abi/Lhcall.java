@@ -31,6 +31,12 @@ public final class Lhcall {
     public static final int SHUTDOWN_POWEROFF = 1;
     /** {@code LGUEST_SHUTDOWN_RESTART}. */
     public static final int SHUTDOWN_RESTART = 2;
+    /**
+     * How the Host words the death of a guest that asked to shut down: lguest
+     * kills it with {@code "CRASH: "} and the guest's own message. Every other
+     * reason is the Host's verdict on a guest that broke a rule.
+     */
+    public static final String SHUTDOWN_REASON_PREFIX = "CRASH: ";
 
     private Lhcall() {
     }

@@ -19,6 +19,9 @@ public final class HostArea implements AutoCloseable {
     private final int pages;
 
     public HostArea(int pages) {
+        if (pages < 1 || pages > GuestMachine.HOST_AREA_PAGES) {
+            throw new IllegalArgumentException("a host area has 1 to " + GuestMachine.HOST_AREA_PAGES + " pages, not " + pages);
+        }
         this.pages = pages;
         this.memory = arena.allocate((long) pages * PAGE, PAGE);
         this.used = new BitSet(pages);

@@ -34,12 +34,22 @@ public interface Guest {
     /** Stops the guest and releases everything it held. */
     void stop();
 
-    enum State { RUNNING, STOPPED, POWERED_OFF, KILLED }
+    enum State {
+        RUNNING,
+        /** The Launcher stopped it. */
+        STOPPED,
+        /** It asked to power off ({@code LHCALL_SHUTDOWN}). */
+        POWERED_OFF,
+        /** It asked to be restarted; booting it again is the caller's choice. */
+        RESTARTED,
+        /** The Host killed it for breaking a rule, or the Launcher could not go on. */
+        KILLED
+    }
 
     /**
      * How a guest ended.
      *
-     * @param state {@link State#POWERED_OFF}, {@link State#KILLED} or {@link State#STOPPED}
+     * @param state how it ended: any state but {@link State#RUNNING}
      * @param reason the Host's reason string, or why the Launcher stopped it
      */
     record Outcome(State state, String reason) {

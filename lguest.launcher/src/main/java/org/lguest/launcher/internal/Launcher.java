@@ -1,0 +1,98 @@
+package org.lguest.launcher.internal;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.lguest.api.device.LguestDevice;
+import org.lguest.api.guest.Guest;
+import org.lguest.api.guest.GuestManager;
+import org.lguest.api.guest.LaunchException;
+import org.lguest.api.guest.LaunchOptions;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The Launcher: lguest's {@code tools/lguest/lguest.c} as a service. It
+ * boots images through the {@link LguestDevice} exactly as a Launcher
+ * process drove {@code /dev/lguest}, and keeps the guests it started.
+ */
+@Component(service = GuestManager.class, configurationPid = "org.lguest.launcher")
+@Designate(ocd = Launcher.Config.class)
+public class Launcher implements GuestManager {
+
+    @ObjectClassDefinition(name = "lguest Launcher", description = "How the Launcher boots guests.")
+    public @interface Config {
+        @AttributeDefinition(name = "Guest memory (MiB)", description = "RAM of a guest launched without a size", min = "1", max = "2048")
+        int memory_mib() default LaunchOptions.DEFAULT_MEMORY_MIB;
+
+        @AttributeDefinition(name = "Guests kept after they end", description = "Ended guests stay listed until this many have ended", min = "0")
+        int ended_guests_kept() default 16;
+    }
+
+    private final LguestDevice device;
+    private final ImageCatalog catalog;
+    private final Config config;
+    private final AtomicInteger ids = new AtomicInteger();
+    private final Map<Integer, RunningGuest> guests = new ConcurrentSkipListMap<>();
+
+    @Activate
+    public Launcher(@Reference LguestDevice device, BundleContext context, Config config) {
+        this.device = device;
+        this.config = config;
+        this.catalog = new ImageCatalog(context);
+        catalog.open();
+    }
+
+    @Deactivate
+    void deactivate() {
+        guests.values().forEach(RunningGuest::stop);
+        catalog.close();
+    }
+
+    @Override
+    public Guest launch(LaunchOptions options) throws LaunchException {
+        ElfImage elf = ElfImage.parse(options.image(), catalog.read(options.image()));
+        int memory = options.memoryMiB() == LaunchOptions.DEFAULT_MEMORY_MIB ? config.memory_mib() : options.memoryMiB();
+        RunningGuest guest = new RunningGuest(ids.incrementAndGet(), options.image(), elf, memory, options.console(), device);
+        guests.put(guest.id(), guest);
+        try {
+            guest.start();
+        } catch (LaunchException e) {
+            guests.remove(guest.id());
+            throw e;
+        }
+        forgetOldGuests();
+        return guest;
+    }
+
+    private void forgetOldGuests() {
+        List<RunningGuest> ended = guests.values().stream().filter(g -> g.state() != Guest.State.RUNNING).toList();
+        for (int i = 0; i < ended.size() - config.ended_guests_kept(); i++) {
+            guests.remove(ended.get(i).id());
+        }
+    }
+
+    @Override
+    public List<Guest> guests() {
+        return List.copyOf(guests.values());
+    }
+
+    @Override
+    public Optional<Guest> guest(int id) {
+        return Optional.ofNullable(guests.get(id));
+    }
+
+    @Override
+    public List<String> images() {
+        return catalog.names();
+    }
+}

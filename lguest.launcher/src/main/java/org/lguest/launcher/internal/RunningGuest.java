@@ -1,0 +1,313 @@
+package org.lguest.launcher.internal;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.lguest.api.abi.Errno;
+import org.lguest.api.abi.Lhcall;
+import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.PtRegs;
+import org.lguest.api.device.LauncherTask;
+import org.lguest.api.device.LguestDevice;
+import org.lguest.api.device.LguestFile;
+import org.lguest.api.guest.Guest;
+import org.lguest.api.guest.LaunchException;
+
+/**
+ * One guest and its CPU thread. The thread initializes the guest (so it owns
+ * CPU 0, as the seed requires), then loops on {@code read()} and does what
+ * each answer asks: print the early console, emulate an I/O instruction,
+ * or end the guest. Other threads reach the CPU only by queueing work and
+ * interrupting the thread, whose {@code read()} then answers EINTR.
+ */
+final class RunningGuest implements Guest {
+    private static final int CPU = 0;
+    private static final long PAGE = 4096;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    private final int id;
+    private final String image;
+    private final long memoryBytes;
+    private final OutputStream console;
+    private final Arena arena = Arena.ofShared();
+    private final LauncherTask task = new LauncherTask();
+    private final LguestFile file;
+    private final Thread cpuThread;
+    private final BlockingQueue<Runnable> cpuWork = new LinkedBlockingQueue<>();
+    private final CompletableFuture<Long> initialized = new CompletableFuture<>();
+    private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+    private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
+    private final AtomicLong exits = new AtomicLong();
+    private final IoEmulator io;
+    private volatile String stopReason;
+    private MemorySegment ram;
+
+    RunningGuest(int id, String image, ElfImage elf, int memoryMiB, OutputStream console, LguestDevice device)
+            throws LaunchException {
+        this.id = id;
+        this.image = image;
+        this.memoryBytes = (long) memoryMiB << 20;
+        this.console = console;
+        try {
+            ram = arena.allocate(memoryBytes, PAGE);
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            throw new LaunchException("cannot allocate " + memoryMiB + " MiB of guest memory; ask for less");
+        }
+        BootParams.write(ram, memoryBytes, image);
+        try {
+            elf.load(ram, memoryBytes);
+        } catch (LaunchException e) {
+            arena.close();
+            throw e;
+        }
+        task.map(ram);
+        this.file = device.open(task);
+        this.io = new IoEmulator(file, CPU);
+        this.cpuThread = Thread.ofPlatform().name("lguest-guest-" + id + "-cpu" + CPU).daemon()
+            .unstarted(() -> run(elf.entry()));
+    }
+
+    /** Starts the CPU thread and waits until the Host has accepted the guest. */
+    void start() throws LaunchException {
+        cpuThread.start();
+        try {
+            long answer = initialized.get(30, TimeUnit.SECONDS);
+            if (answer < 0) {
+                throw new LaunchException("the Host refused the guest: LHREQ_INITIALIZE answered "
+                    + Errno.name((int) answer));
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            stop();
+            throw new LaunchException("the guest did not start: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stop();
+            throw new LaunchException("interrupted while starting the guest");
+        }
+    }
+
+    // The CPU thread: initialize, then read until the guest ends.
+    private void run(long entry) {
+        long answer = Words.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
+        initialized.complete(answer);
+        if (answer < 0) {
+            finish(State.KILLED, "LHREQ_INITIALIZE failed: " + Errno.name((int) answer));
+            return;
+        }
+        MemorySegment buffer = arena.allocate(1024);
+        try {
+            runLoop(buffer);
+        } catch (RuntimeException e) {
+            finish(State.KILLED, "the Launcher failed: " + e);
+        }
+    }
+
+    private void runLoop(MemorySegment buffer) {
+        while (true) {
+            Runnable work;
+            while ((work = cpuWork.poll()) != null) {
+                work.run();
+            }
+            if (stopReason != null) {
+                finish(State.STOPPED, stopReason);
+                return;
+            }
+            long n = file.read(buffer, CPU);
+            if (n == -Errno.EINTR) {
+                Thread.interrupted();
+                continue;
+            }
+            exits.incrementAndGet();
+            if (n == -Errno.ENOENT) {
+                String reason = deathReason(buffer);
+                boolean shutdown = reason.startsWith(Lhcall.SHUTDOWN_REASON_PREFIX);
+                finish(shutdown ? State.POWERED_OFF : State.KILLED, reason);
+                return;
+            }
+            if (n == -Errno.ERESTART) {
+                finish(State.RESTARTED, "the guest asked to be restarted");
+                return;
+            }
+            if (n < 0) {
+                finish(State.KILLED, "reading the guest failed: " + Errno.name((int) n));
+                return;
+            }
+            if (n == Lhreq.WORD) {
+                notification(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
+            } else if (n == IoEmulator.PENDING_SIZE) {
+                String failure = io.emulate(buffer);
+                if (failure != null) {
+                    finish(State.KILLED, failure);
+                    return;
+                }
+            } else {
+                finish(State.KILLED, "the Host answered a read with " + n + " bytes, which means nothing to the Launcher");
+                return;
+            }
+            if (outcome.isDone()) {
+                return;
+            }
+        }
+    }
+
+    private String deathReason(MemorySegment buffer) {
+        long n = file.read(buffer, CPU);
+        if (n <= 0) {
+            return "the guest died (" + (n < 0 ? Errno.name((int) n) : "no reason given") + ")";
+        }
+        byte[] text = buffer.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        int end = 0;
+        while (end < text.length && text[end] != 0) {
+            end++;
+        }
+        return new String(text, 0, end, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A notification no eventfd took. Early console output is a notify at the
+     * address of a NUL-terminated string in guest memory; anything outside
+     * guest memory stops the guest, as lguest's Launcher did ("Bad NOTIFY").
+     */
+    private void notification(long address) {
+        if (address < 0 || address >= memoryBytes) {
+            finish(State.KILLED, String.format("Bad NOTIFY %#x: not in guest memory", address));
+            return;
+        }
+        long end = address;
+        while (end < memoryBytes && ram.get(ValueLayout.JAVA_BYTE, end) != 0) {
+            end++;
+        }
+        byte[] text = ram.asSlice(address, end - address).toArray(ValueLayout.JAVA_BYTE);
+        try {
+            console.write(text);
+            console.flush();
+        } catch (IOException e) {
+            // The console's reader went away; the guest goes on without it.
+        }
+    }
+
+    private void finish(State end, String reason) {
+        if (!outcome.isDone()) {
+            state.set(end);
+            file.close();
+            arena.close();
+            outcome.complete(new Outcome(end, reason));
+        }
+    }
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public String image() {
+        return image;
+    }
+
+    @Override
+    public State state() {
+        return state.get();
+    }
+
+    @Override
+    public long exits() {
+        return exits.get();
+    }
+
+    @Override
+    public Duration cpuTime() {
+        long nanos = cpuThread.isAlive() ? THREADS.getThreadCpuTime(cpuThread.threadId()) : -1;
+        return Duration.ofNanos(Math.max(nanos, 0));
+    }
+
+    @Override
+    public CompletionStage<Outcome> outcome() {
+        return outcome.copy();
+    }
+
+    @Override
+    public long register(String name) throws LaunchException {
+        long selector = PtRegs.byName(name);
+        if (selector < 0) {
+            throw new LaunchException("no register '" + name + "': use one of bx cx dx si di bp ax ds es fs gs ip cs flags sp ss");
+        }
+        CompletableFuture<Long> value = new CompletableFuture<>();
+        onCpu(() -> {
+            long answer = Words.write(file, CPU, Lhreq.GETREG, selector);
+            if (answer < 0) {
+                value.completeExceptionally(new LaunchException("GETREG " + name + ": " + Errno.name((int) answer)));
+                return;
+            }
+            try (Arena scratch = Arena.ofConfined()) {
+                MemorySegment word = scratch.allocate(Lhreq.WORD);
+                long n = file.read(word, CPU);
+                if (n == Lhreq.WORD) {
+                    value.complete(word.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
+                } else {
+                    value.completeExceptionally(new LaunchException("reading " + name + " answered " + n));
+                }
+            }
+        });
+        return await(value, "register " + name);
+    }
+
+    @Override
+    public void interrupt(int irq) throws LaunchException {
+        long answer = Words.write(file, CPU, Lhreq.IRQ, irq);
+        if (answer < 0) {
+            throw new LaunchException("LHREQ_IRQ " + irq + ": " + Errno.name((int) answer)
+                + (answer == -Errno.EINVAL ? " (irqs are 0 to " + (org.lguest.api.abi.Lguest.LGUEST_IRQS - 1) + ")" : ""));
+        }
+    }
+
+    @Override
+    public void stop() {
+        if (stopReason == null) {
+            stopReason = "stopped by the Launcher";
+        }
+        cpuThread.interrupt();
+        if (!cpuThread.isAlive()) {
+            finish(State.STOPPED, stopReason);
+        }
+    }
+
+    /** Runs work on the CPU thread between two reads. */
+    private void onCpu(Runnable work) throws LaunchException {
+        if (outcome.isDone()) {
+            throw new LaunchException("guest " + id + " has ended: " + outcome.join().reason());
+        }
+        cpuWork.add(work);
+        cpuThread.interrupt();
+    }
+
+    private <T> T await(CompletableFuture<T> answer, String what) throws LaunchException {
+        try {
+            return answer.get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof LaunchException l ? l : new LaunchException(what + ": " + e.getCause(), e);
+        } catch (TimeoutException e) {
+            throw new LaunchException(what + ": the guest's CPU thread did not answer within 10 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LaunchException(what + ": interrupted");
+        }
+    }
+}

@@ -1,2 +1,0 @@
-package org.lguest.shell.internal;
-class Placeholder {}
