@@ -32,6 +32,20 @@ public interface Vcpu extends AutoCloseable {
     void flushTlb();
 
     /**
+     * The shadow entry for the page at {@code vaddr} was filled: the backend
+     * makes that one mapping effective (cheaper than {@link #flushTlb()}).
+     */
+    default void pageFilled(long vaddr) {
+        flushTlb();
+    }
+
+    /**
+     * The host wrote guest memory that may hold code the CPU already ran
+     * (the Launcher loading an image, a device's DMA): forget its translations.
+     */
+    void invalidateCode(long guestPhysical, long length);
+
+    /**
      * Checks a GDT entry the guest loads ({@code LHCALL_LOAD_GDT_ENTRY}) by
      * lguest's rules, adjusts it as lguest does, and installs it in the state.
      *

@@ -20,6 +20,14 @@ public interface GuestPageTables extends AutoCloseable {
      */
     void setSwitcherEntry(int pde);
 
+    /**
+     * The guest's kernel address ({@code lguest_data.kernel_address}, read at
+     * LGUEST_INIT): mappings at and above it are the kernel's and survive a
+     * user-mapping flush, as in lguest.
+     */
+    default void setKernelAddress(long kernelAddress) {
+    }
+
     /** {@code LHCALL_NEW_PGTABLE}: switch CPU {@code cpu} to the shadow of {@code guestPgdir}, creating it if needed. */
     void newPgtable(int cpu, long guestPgdir);
 

@@ -1,0 +1,44 @@
+package org.lguest.api.virtio;
+
+import java.util.concurrent.ConcurrentMap;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/** What the platform gives a device for one guest. Its methods may be called from any thread. */
+@ProviderType
+public interface DeviceContext {
+
+    VirtioGuest guest();
+
+    GuestRam ram();
+
+    /** The device's queues, as many as {@link VirtioDevice#queueSizes()} has entries. */
+    VirtQueue queue(int index);
+
+    int queueCount();
+
+    /** The features the driver accepted (0 until it has). */
+    long features();
+
+    /** Asks for {@link DeviceSession#serve} of {@code queue} on the device's thread, e.g. when input arrived. */
+    void wake(int queue);
+
+    /** The device-specific configuration changed: the guest gets a configuration interrupt. */
+    void configChanged();
+
+    /**
+     * Marks the device broken (DEVICE_NEEDS_RESET): its queues stop until the
+     * guest resets it. For requests that break the device's own rules.
+     */
+    void fail(String reason);
+
+    /** Why the device is broken, or null. */
+    String broken();
+
+    /**
+     * State the platform keeps for this guest's device across device
+     * restarts (not across guest resets unless the device keeps it). Keep only
+     * JDK types in it: a restarted bundle has a new class loader.
+     */
+    ConcurrentMap<String, Object> state();
+}

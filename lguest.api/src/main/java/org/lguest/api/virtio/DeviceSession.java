@@ -1,0 +1,50 @@
+package org.lguest.api.virtio;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A device serving one guest. The platform calls {@link #activate}, {@link
+ * #serve} and {@link #reset} on the device's own thread, or with that thread
+ * stopped, never two at once; {@link #readConfig} and {@link #writeConfig}
+ * come from guest CPU threads. Anything the session throws marks the
+ * device broken until the guest resets it.
+ */
+@ConsumerType
+public interface DeviceSession extends AutoCloseable {
+
+    /**
+     * Reads device configuration space.
+     *
+     * @param offset a byte offset; {@code offset + size} is at most {@link VirtioDevice#configSize()}
+     * @param size 1, 2 or 4 bytes
+     * @return the little-endian value of those bytes
+     */
+    int readConfig(int offset, int size);
+
+    /** The guest writes device configuration space; most devices ignore it. */
+    default void writeConfig(int offset, int size, int value) {
+    }
+
+    /**
+     * The driver set DRIVER_OK (or the device was attached again to a live
+     * guest): the queues are set up and {@link #serve} calls follow.
+     *
+     * @param features the features the driver accepted
+     */
+    void activate(long features);
+
+    /**
+     * Serves queue {@code queue}: the guest notified it, or the device asked
+     * with {@link DeviceContext#wake}. Take chains with {@link VirtQueue#next()}
+     * until it answers null or there is nothing more to do; the platform
+     * interrupts the guest afterwards as the driver asked.
+     */
+    void serve(int queue);
+
+    /** The guest reset the device: forget everything since {@link #activate}. */
+    void reset();
+
+    /** The device leaves the guest: the guest ended, or the device's bundle stops. */
+    @Override
+    void close();
+}

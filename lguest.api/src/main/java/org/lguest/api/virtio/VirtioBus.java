@@ -1,0 +1,76 @@
+package org.lguest.api.virtio;
+
+import java.util.List;
+import java.util.Map;
+
+import org.lguest.api.device.Eventfd;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * One guest's emulated PCI bus with its virtio devices, as lguest's last
+ * Launcher presented them: configuration space through ports {@link
+ * #CONFIG_ADDRESS} and {@link #CONFIG_DATA}, each device's registers in a
+ * memory BAR in the device region above guest RAM. The Launcher hands it the
+ * guest's port and MMIO accesses; everything else runs on device threads.
+ * All methods are safe from any thread; a bad access is refused, never thrown.
+ */
+@ProviderType
+public interface VirtioBus extends AutoCloseable {
+    /** The PCI configuration address port (4 bytes from here). */
+    int CONFIG_ADDRESS = 0xCF8;
+    /** The PCI configuration data port (4 bytes from here). */
+    int CONFIG_DATA = 0xCFC;
+
+    /** Whether the bus answers I/O port {@code port}. */
+    boolean ownsPort(int port);
+
+    /** An IN of {@code size} (1, 2 or 4) bytes; all ones where nothing answers. */
+    long ioRead(int port, int size);
+
+    /** An OUT of {@code size} bytes; false when the bus does not own the port or refuses the access. */
+    boolean ioWrite(int port, int size, long value);
+
+    /** The first guest-physical address of the device region. */
+    long mmioBase();
+
+    /** The first address past the device region. */
+    long mmioEnd();
+
+    /** Whether {@code address} lies in the device region. */
+    boolean ownsMmio(long address);
+
+    /** A read of {@code size} (1, 2, 4 or 8) bytes in the device region; all ones outside any device. */
+    long mmioRead(long address, int size);
+
+    /** A write in the device region; false when no device register is there. */
+    boolean mmioWrite(long address, int size, long value);
+
+    /**
+     * Each queue's notification address and the eventfd that wakes its
+     * device: attach each with {@code LHREQ_EVENTFD}. A write to the address
+     * through {@link #mmioWrite} signals the same eventfd.
+     */
+    Map<Long, Eventfd> notifyAddresses();
+
+    /** The functions on the bus, for listings. */
+    List<Slot> slots();
+
+    /** Detaches every device and stops their threads. Idempotent. */
+    @Override
+    void close();
+
+    /**
+     * One device on the bus.
+     *
+     * @param slot the PCI device number
+     * @param type the virtio device type
+     * @param name the device's name
+     * @param irq the interrupt it raises
+     * @param bar0 where its registers lie
+     * @param attached whether a device service serves it now
+     * @param status the device status the driver set
+     * @param broken why the device is broken, or null
+     */
+    record Slot(int slot, int type, String name, int irq, long bar0, boolean attached, int status, String broken) {
+    }
+}

@@ -1,0 +1,389 @@
+package org.lguest.cpu.x86.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+import org.lguest.api.abi.Lguest;
+import org.lguest.api.cpu.GuestMachine;
+import org.lguest.api.cpu.LguestRegs;
+import org.lguest.api.cpu.Reg;
+import org.lguest.api.cpu.Vcpu;
+import org.lguest.api.cpu.VcpuException;
+import org.lguest.api.cpu.VcpuExit;
+import org.lguest.api.cpu.VcpuState;
+import org.lguest.cpu.x86.internal.unicorn.Engine;
+import org.lguest.cpu.x86.internal.unicorn.Unicorn;
+import org.lguest.cpu.x86.internal.unicorn.UnicornException;
+
+/**
+ * One guest CPU on its own Unicorn engine. Guest RAM and the host area are
+ * the machine's segments, mapped without copies; the switcher pages are
+ * this CPU's own.
+ * <p>
+ * After an exit the engine still holds the guest's state at the guest's
+ * ring, so a run that changes no segment, page-table root or GDT entry
+ * resumes with {@code uc_emu_start} at EIP after writing the registers the
+ * Host changed. Everything else goes through the switcher, which loads the
+ * whole register file: the first run, a new engine resuming a
+ * {@link VcpuState}, a change of ring or segment, a new CR3 or a TLB flush.
+ * <p>
+ * Before every run the engine's memory map is brought in line with the
+ * shadow page tables ({@link GuestMappings}): Unicorn 2.0.1 does not
+ * translate addresses, so a page mapped at another virtual address gets guest
+ * RAM mapped there too.
+ */
+final class UnicornVcpu implements Vcpu {
+    /** Registers as Unicorn names them, in {@link #GUEST_REGS} order. */
+    private static final Reg[] GUEST_REGS = { Reg.EBX, Reg.ECX, Reg.EDX, Reg.ESI, Reg.EDI, Reg.EBP, Reg.EAX,
+            Reg.GS, Reg.FS, Reg.DS, Reg.ES, Reg.EIP, Reg.CS, Reg.EFLAGS, Reg.ESP, Reg.SS };
+    private static final int[] UNICORN_IDS = { Unicorn.EBX, Unicorn.ECX, Unicorn.EDX, Unicorn.ESI, Unicorn.EDI, Unicorn.EBP,
+            Unicorn.EAX, Unicorn.GS, Unicorn.FS, Unicorn.DS, Unicorn.ES, Unicorn.EIP, Unicorn.CS, Unicorn.EFLAGS, Unicorn.ESP,
+            Unicorn.SS };
+    private static final Reg[] SEGMENTS = { Reg.CS, Reg.SS, Reg.DS, Reg.ES, Reg.FS, Reg.GS };
+    private static final int[] SEGMENT_INDEXES = Arrays.stream(SEGMENTS).mapToInt(UnicornVcpu::indexOf).toArray();
+    private static final int CS_INDEX = indexOf(Reg.CS), EIP_INDEX = indexOf(Reg.EIP);
+    private static final int CR0_PE = 1, CR0_ET = 1 << 4, CR0_WP = 1 << 16, CR0_PG = 1 << 31;
+    /** EFLAGS bits a guest may hold: arithmetic flags, TF, IF, DF, AC, ID; never IOPL, NT, VM, VIF, VIP. */
+    private static final int EFLAGS_GUEST_MASK = 0x0024_0FD5;
+    private static final int EFLAGS_FIXED = 0x2;
+    private static final int GENERAL_PROTECTION = 13, PAGE_FAULT = 14;
+    private static final int KICK_RETRY_NANOS = 20_000, KICK_RETRIES = 5_000;
+
+    private final Engine engine;
+    private final Switcher switcher;
+    private final ContextLayout layout;
+    private final VcpuState state;
+    private final int switcherEntry;
+    private final GuestMappings mappings;
+
+    /** The guest registers the engine holds now (valid when {@link #engineAtRing0} is false). */
+    private final int[] inEngine = new int[GUEST_REGS.length];
+    private final int[] current = new int[GUEST_REGS.length];
+    private final int[] changedIds = new int[GUEST_REGS.length];
+    private final int[] changedValues = new int[GUEST_REGS.length];
+    /** The guest GDT as the real GDT holds it since the last switcher entry. */
+    private long[] loadedGdt;
+    private long loadedRoot;
+    private boolean flushPending;
+    /** A fresh engine, or one stopped inside the switcher: the next entry starts from ring 0. */
+    private boolean engineAtRing0 = true;
+
+    private final AtomicBoolean kickRequested = new AtomicBoolean();
+    private volatile boolean running;
+    private volatile long runGeneration;
+    private volatile boolean closed;
+
+    UnicornVcpu(Unicorn unicorn, ContextLayout layout, GuestMachine machine, VcpuState state, Switcher switcher, int switcherEntry) {
+        this.layout = layout;
+        this.state = state;
+        this.switcher = switcher;
+        this.switcherEntry = switcherEntry;
+        MemorySegment ram = machine.ram().asSlice(0, machine.ramBytes());
+        if (ram.address() % Lguest.PAGE_SIZE != 0) {
+            throw new IllegalArgumentException("guest RAM must start on a page boundary, not at " + Long.toHexString(ram.address()));
+        }
+        this.engine = Engine.open(unicorn);
+        try {
+            engine.mapPointer(0, ram);
+            engine.mapPointer(machine.hostArea().base(), machine.hostArea().memory());
+            switcher.install(engine);
+            engine.write(Unicorn.CR0, engine.read(Unicorn.CR0) | CR0_PE | CR0_ET | CR0_WP | CR0_PG);
+            this.mappings = new GuestMappings(engine, ram, machine.hostArea());
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public VcpuExit run() throws VcpuException {
+        if (closed) {
+            throw new VcpuException("this guest CPU's engine is closed");
+        }
+        LguestRegs regs = state.regs();
+        if (kickRequested.getAndSet(false)) {
+            return VcpuExit.kicked(regs.get(Reg.EIP) & 0xFFFF_FFFFL);
+        }
+        long root = state.pageTableRoot();
+        if (root == 0) {
+            throw new VcpuException("guest CPU " + state.id() + " has no shadow page directory (VcpuState.pageTableRoot is 0)");
+        }
+        try {
+            if (mappings.reconcile(root)) {
+                flushPending = true; // map and unmap flush Unicorn's TLB already; the CR3 load makes sure
+            }
+            runGeneration++;
+            running = true;
+            int vector;
+            try {
+                if (kickRequested.getAndSet(false)) {
+                    // A kick that came while the memory map was brought up to date: kick() saw no run to stop.
+                    return VcpuExit.kicked(regs.get(Reg.EIP) & 0xFFFF_FFFFL);
+                }
+                if (needsSwitcher(regs, root)) {
+                    vector = enterThroughSwitcher(regs, root);
+                } else {
+                    writeChangedRegisters(regs);
+                    vector = engine.run(regs.get(Reg.EIP) & 0xFFFF_FFFFL, switcher.until());
+                }
+            } finally {
+                running = false;
+            }
+            return exit(vector);
+        } catch (UnicornException e) {
+            throw new VcpuException("guest CPU " + state.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private boolean needsSwitcher(LguestRegs regs, long root) {
+        if (engineAtRing0 || flushPending || root != loadedRoot || !Arrays.equals(loadedGdt, state.gdt())) {
+            return true;
+        }
+        for (int i = 0; i < SEGMENTS.length; i++) {
+            if (entrySelector(SEGMENTS[i], regs.get(SEGMENTS[i])) != inEngine[SEGMENT_INDEXES[i]]) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int enterThroughSwitcher(LguestRegs regs, long root) {
+        long[] gdt = state.gdt().clone();
+        switcher.loadGuestGdt(gdt);
+        boolean loadCr3 = flushPending || root != loadedRoot;
+        switcher.writeFrame(loadCr3 ? root : 0, regs, guestEflags(regs.get(Reg.EFLAGS)), entrySelector(Reg.CS, regs.get(Reg.CS)),
+                entrySelector(Reg.SS, regs.get(Reg.SS)));
+        long begin;
+        if (engineAtRing0) {
+            begin = switcher.fromReset();
+        } else {
+            switcher.armGate(engine);
+            begin = switcher.fromGuest();
+        }
+        if (root != loadedRoot) {
+            // So the trampoline and switcher are fetched through the new directory, whatever became of the old one.
+            engine.write(Unicorn.CR3, root);
+        }
+        loadedGdt = gdt;
+        loadedRoot = root;
+        flushPending = false;
+        engineAtRing0 = false;
+        return engine.run(begin, switcher.until());
+    }
+
+    private void writeChangedRegisters(LguestRegs regs) {
+        int count = 0;
+        for (int i = 0; i < GUEST_REGS.length; i++) {
+            Reg reg = GUEST_REGS[i];
+            if (reg == Reg.EIP || isSegment(reg)) {
+                continue; // EIP is where the run begins; segments took the switcher path
+            }
+            int value = reg == Reg.EFLAGS ? guestEflags(regs.get(reg)) : regs.get(reg);
+            if (value != inEngine[i]) {
+                changedIds[count] = UNICORN_IDS[i];
+                changedValues[count++] = value;
+            }
+        }
+        if (count > 0) {
+            engine.writeBatch(changedIds, changedValues, count);
+        }
+    }
+
+    private VcpuExit exit(int vector) throws VcpuException {
+        engine.readBatch(UNICORN_IDS, current);
+        int cs = current[CS_INDEX];
+        LguestRegs regs = state.regs();
+        if ((cs & 3) == 0) {
+            return stoppedAtRing0(vector);
+        }
+        if ((current[EIP_INDEX] & 0xFFFF_FFFFL) == switcher.fromGuest()) {
+            return stoppedAtTrampoline(vector);
+        }
+        System.arraycopy(current, 0, inEngine, 0, current.length);
+        for (int i = 0; i < GUEST_REGS.length; i++) {
+            regs.set(GUEST_REGS[i], current[i]);
+        }
+        long eip = current[EIP_INDEX] & 0xFFFF_FFFFL;
+        if (vector < 0) {
+            if (eip == switcher.until()) {
+                // The guest jumped to the address emulation stops at, a hlt: what it would have got is #GP(0).
+                return trap(GENERAL_PROTECTION, 0, 0, eip);
+            }
+            // A kick, or a late repeat of one that already ended an earlier run: either way, nothing is lost.
+            kickRequested.set(false);
+            return VcpuExit.kicked(eip);
+        }
+        if (vector >= Lguest.FIRST_EXTERNAL_VECTOR) {
+            // Nothing external reaches an engine: only an int n raises these.
+            return softwareInterrupt(vector, eip);
+        }
+        MemorySegment context = engine.saveContext();
+        if (layout.isSoftwareInterrupt(context)) {
+            return softwareInterrupt(vector, eip);
+        }
+        int errorCode = pushesErrorCode(vector) ? layout.errorCode(context) : 0;
+        // Unicorn issue #1883: forget this fault, or the next one arrives as a double fault.
+        layout.clearOldException(context);
+        engine.restoreContext();
+        long cr2 = 0;
+        if (vector == PAGE_FAULT) {
+            cr2 = engine.read(Unicorn.CR2) & 0xFFFF_FFFFL;
+        }
+        return trap(vector, errorCode, cr2, eip);
+    }
+
+    /** The engine stopped before the trampoline's call: the guest's registers in the engine are untouched but for EIP. */
+    private VcpuExit stoppedAtTrampoline(int vector) throws VcpuException {
+        loadedGdt = null; // enter through the switcher again
+        if (vector < 0) {
+            kickRequested.set(false);
+            return VcpuExit.kicked(state.regs().get(Reg.EIP) & 0xFFFF_FFFFL);
+        }
+        MemorySegment context = engine.saveContext();
+        layout.clearOldException(context);
+        engine.restoreContext();
+        if (vector == PAGE_FAULT) {
+            throw new VcpuException(String.format("guest CPU %d: the page directory at %#x does not map the switcher "
+                    + "(install Vcpu.switcherEntry() %#x in every shadow directory)", state.id(), loadedRoot, switcherEntry));
+        }
+        throw new VcpuException(String.format("guest CPU %d: cannot reach the switcher from the guest's code segment %#x (vector %d)",
+                state.id(), inEngine[CS_INDEX], vector));
+    }
+
+    /** The engine stopped in the switcher: a kick during entry, or the guest's state did not load. */
+    private VcpuExit stoppedAtRing0(int vector) throws VcpuException {
+        engineAtRing0 = true;
+        flushPending = true; // the frame's CR3 may or may not have been loaded
+        LguestRegs regs = state.regs();
+        long eip = regs.get(Reg.EIP) & 0xFFFF_FFFFL;
+        if (vector < 0) {
+            kickRequested.set(false);
+            return VcpuExit.kicked(eip);
+        }
+        MemorySegment context = engine.saveContext();
+        int errorCode = pushesErrorCode(vector) ? layout.errorCode(context) : 0;
+        layout.clearOldException(context);
+        engine.restoreContext();
+        if (vector == PAGE_FAULT && switcher.contains(engine.read(Unicorn.CR2))) {
+            throw new VcpuException(String.format("guest CPU %d: the page directory at %#x does not map the switcher "
+                    + "(install Vcpu.switcherEntry() %#x in every shadow directory)", state.id(), loadedRoot, switcherEntry));
+        }
+        return trap(VcpuExit.SWITCHER_FAILED, vector << 16 | errorCode & 0xFFFF, 0, eip);
+    }
+
+    private VcpuExit softwareInterrupt(int vector, long eip) {
+        LguestRegs regs = state.regs();
+        regs.set(Reg.TRAPNUM, vector);
+        regs.set(Reg.ERRCODE, 0);
+        return VcpuExit.softwareInterrupt(vector, eip);
+    }
+
+    private VcpuExit trap(int vector, int errorCode, long cr2, long eip) {
+        LguestRegs regs = state.regs();
+        regs.set(Reg.TRAPNUM, vector);
+        regs.set(Reg.ERRCODE, errorCode);
+        if (vector == PAGE_FAULT) {
+            state.cr2(cr2);
+        }
+        return VcpuExit.trap(vector, errorCode, cr2, eip);
+    }
+
+    private static boolean pushesErrorCode(int vector) {
+        return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+    }
+
+    private static int guestEflags(int eflags) {
+        return eflags & EFLAGS_GUEST_MASK | EFLAGS_FIXED;
+    }
+
+    /** The guest never runs at ring 0: a CS or SS asking for it gets the guest's ring. Data selectors go as they are. */
+    private static int entrySelector(Reg segment, int selector) {
+        selector &= 0xFFFF;
+        boolean setsRing = segment == Reg.CS || segment == Reg.SS;
+        return setsRing && (selector & 3) == 0 ? selector | Lguest.GUEST_PL : selector;
+    }
+
+    private static boolean isSegment(Reg reg) {
+        return reg == Reg.CS || reg == Reg.SS || reg == Reg.DS || reg == Reg.ES || reg == Reg.FS || reg == Reg.GS;
+    }
+
+    private static int indexOf(Reg reg) {
+        for (int i = 0; i < GUEST_REGS.length; i++) {
+            if (GUEST_REGS[i] == reg) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException(reg.name());
+    }
+
+    @Override
+    public void kick() {
+        kickRequested.set(true);
+        long generation = runGeneration;
+        // uc_emu_stop is lost if it lands just before emulation begins: repeat until this run ends.
+        for (int i = 0; i < KICK_RETRIES && running && kickRequested.get() && runGeneration == generation && !closed; i++) {
+            engine.stop();
+            LockSupport.parkNanos(KICK_RETRY_NANOS);
+        }
+    }
+
+    @Override
+    public void invalidateCode(long guestPhysical, long length) {
+        if (!closed) {
+            mappings.invalidateCode(guestPhysical, length);
+        }
+    }
+
+    /** For tests: where this CPU's switcher pages are. */
+    Switcher switcher() {
+        return switcher;
+    }
+
+    @Override
+    public int switcherEntry() {
+        return switcherEntry;
+    }
+
+    /** For tests: the engine's view of the guest's mappings. */
+    GuestMappings mappings() {
+        return mappings;
+    }
+
+    /** Both Unicorn's TLB (through the switcher's CR3 load) and the engine's memory map are redone before the next run. */
+    @Override
+    public void flushTlb() {
+        flushPending = true;
+        mappings.flushAll();
+    }
+
+    /**
+     * Not-present entries are never cached, so a fill needs no TLB flush;
+     * only a fill that is not the identity changes the engine's memory map.
+     */
+    @Override
+    public void pageFilled(long vaddr) {
+        mappings.pageFilled(state.pageTableRoot(), vaddr);
+    }
+
+    @Override
+    public String loadGdtEntry(int index, long descriptor) {
+        return GdtRules.load(state.gdt(), index, descriptor);
+    }
+
+    @Override
+    public String loadTls(long[] descriptors) {
+        return GdtRules.loadTls(state.gdt(), descriptors);
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        engine.close();
+        mappings.close();
+    }
+}

@@ -1,0 +1,340 @@
+package org.lguest.cpu.x86.internal.unicorn;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
+/**
+ * One Unicorn engine in 32-bit x86 mode, with an interrupt hook that stops
+ * emulation at every interrupt and exception. Driven by one thread at a
+ * time; only {@link #stop} may come from another.
+ */
+public final class Engine implements AutoCloseable {
+    private static final int MAX_BATCH = 32;
+    /** Emulation never gets a time or instruction limit: the guest runs until it traps or is stopped. */
+    private static final long NO_TIMEOUT = 0, NO_COUNT = 0;
+    private static final long CR0_PG = 1L << 31;
+
+    private final Unicorn unicorn;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment handle;
+    private final MemorySegment scratch;
+    private final MemorySegment batchIds;
+    private final MemorySegment batchPointers;
+    private final MemorySegment batchValues;
+    private final Object lifecycle = new Object();
+    private MemorySegment context;
+    private MemorySegment contextBytes;
+    private boolean closed;
+    /** The vector the hook saw during the current run, or -1. Written on the running thread. */
+    private int interrupt = -1;
+    private Throwable hookFailure;
+    private long unmappedAddress = -1;
+    private UnmappedHandler unmappedHandler;
+
+    /** Called on the running thread when the guest touches an address where the engine has no memory. */
+    @FunctionalInterface
+    public interface UnmappedHandler {
+        /** @return true after mapping memory at the address: Unicorn retries the access */
+        boolean map(long address);
+    }
+
+    private Engine(Unicorn unicorn) {
+        this.unicorn = unicorn;
+        try {
+            MemorySegment out = arena.allocate(ADDRESS);
+            unicorn.check("uc_open(X86, MODE_32)", (int) unicorn.open.invokeExact(Unicorn.UC_ARCH_X86, Unicorn.UC_MODE_32, out));
+            handle = out.get(ADDRESS, 0);
+            scratch = arena.allocate(64, 8);
+            batchIds = arena.allocate(JAVA_INT, MAX_BATCH);
+            batchValues = arena.allocate(JAVA_LONG, MAX_BATCH);
+            batchPointers = arena.allocate(ADDRESS, MAX_BATCH);
+            for (int i = 0; i < MAX_BATCH; i++) {
+                batchPointers.setAtIndex(ADDRESS, i, batchValues.asSlice(8L * i, 8));
+            }
+            var target = MethodHandles.lookup()
+                    .findVirtual(Engine.class, "onInterrupt", MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class))
+                    .bindTo(this);
+            MemorySegment stub = unicorn.linker.upcallStub(target, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS), arena);
+            MemorySegment hook = arena.allocate(JAVA_LONG);
+            // begin > end: the hook covers every address.
+            unicorn.check("uc_hook_add(UC_HOOK_INTR)",
+                    (int) unicorn.hookAdd.invokeExact(handle, hook, Unicorn.UC_HOOK_INTR, stub, MemorySegment.NULL, 1L, 0L));
+            var unmapped = MethodHandles.lookup()
+                    .findVirtual(Engine.class, "onUnmapped", MethodType.methodType(boolean.class, MemorySegment.class, int.class,
+                            long.class, int.class, long.class, MemorySegment.class))
+                    .bindTo(this);
+            MemorySegment unmappedStub = unicorn.linker.upcallStub(unmapped,
+                    FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS), arena);
+            unicorn.check("uc_hook_add(UC_HOOK_MEM_UNMAPPED)",
+                    (int) unicorn.hookAdd.invokeExact(handle, hook, Unicorn.UC_HOOK_MEM_UNMAPPED, unmappedStub, MemorySegment.NULL, 1L, 0L));
+            // Unicorn lets every in/out through at any privilege and cannot stop at one precisely; an absent device reads as all ones.
+            var in = MethodHandles.lookup().findStatic(Engine.class, "absentDeviceIn",
+                    MethodType.methodType(int.class, MemorySegment.class, int.class, int.class, MemorySegment.class));
+            MemorySegment inStub = unicorn.linker.upcallStub(in, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), arena);
+            unicorn.check("uc_hook_add(UC_HOOK_INSN, IN)", (int) unicorn.hookAddInstruction.invokeExact(handle, hook, Unicorn.UC_HOOK_INSN,
+                    inStub, MemorySegment.NULL, 1L, 0L, Unicorn.UC_X86_INS_IN));
+        } catch (Throwable t) {
+            arena.close();
+            throw UnicornException.wrap("uc_open", t);
+        }
+    }
+
+    public static Engine open(Unicorn unicorn) {
+        return new Engine(unicorn);
+    }
+
+    /** Called by Unicorn on the running thread; never lets an exception escape into native code. */
+    private void onInterrupt(MemorySegment uc, int vector, MemorySegment user) {
+        interrupt = vector;
+        try {
+            int ignored = (int) unicorn.emuStop.invokeExact(uc);
+        } catch (Throwable t) {
+            hookFailure = t;
+        }
+    }
+
+    private static int absentDeviceIn(MemorySegment uc, int port, int size, MemorySegment user) {
+        return size >= 4 ? -1 : (1 << size * 8) - 1;
+    }
+
+    /**
+     * Unicorn looks for its memory before it walks the page tables: the
+     * handler may map some and have the access retried. Otherwise emulation
+     * stops with UC_ERR_*_UNMAPPED, and the message names the address.
+     */
+    private boolean onUnmapped(MemorySegment uc, int type, long address, int size, long value, MemorySegment user) {
+        try {
+            if (unmappedHandler != null && unmappedHandler.map(address)) {
+                return true;
+            }
+        } catch (Throwable t) {
+            hookFailure = t;
+        }
+        unmappedAddress = address;
+        return false;
+    }
+
+    public void onUnmapped(UnmappedHandler handler) {
+        this.unmappedHandler = handler;
+    }
+
+    /** Maps native memory (page-aligned, whole pages) at an emulated address; no copy is made. */
+    public void mapPointer(long address, MemorySegment memory) {
+        try {
+            unicorn.check(String.format("uc_mem_map_ptr(%#x, %#x bytes)", address, memory.byteSize()),
+                    (int) unicorn.memMapPtr.invokeExact(handle, address, memory.byteSize(), Unicorn.UC_PROT_ALL, memory));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_mem_map_ptr", t);
+        }
+    }
+
+    /**
+     * Removes the memory at {@code [address, address + size)} (whole pages).
+     * Unicorn splits a larger region around it; the rest stays mapped.
+     */
+    public void unmap(long address, long size) {
+        try {
+            unicorn.check(String.format("uc_mem_unmap(%#x, %#x bytes)", address, size),
+                    (int) unicorn.memUnmap.invokeExact(handle, address, size));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_mem_unmap", t);
+        }
+    }
+
+    public long read(int reg) {
+        try {
+            scratch.set(JAVA_LONG, 0, 0);
+            unicorn.check("uc_reg_read(" + reg + ")", (int) unicorn.regRead.invokeExact(handle, reg, scratch));
+            return scratch.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_reg_read", t);
+        }
+    }
+
+    public void write(int reg, long value) {
+        try {
+            scratch.set(JAVA_LONG, 0, value);
+            unicorn.check("uc_reg_write(" + reg + ")", (int) unicorn.regWrite.invokeExact(handle, reg, scratch));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_reg_write", t);
+        }
+    }
+
+    /** Reads registers in one call; 32-bit values, zero-extended (selectors come back as 16 bits). */
+    public void readBatch(int[] regs, int[] out) {
+        int n = regs.length;
+        try {
+            batchValues.asSlice(0, 8L * n).fill((byte) 0);
+            MemorySegment.copy(regs, 0, batchIds, JAVA_INT, 0, n);
+            unicorn.check("uc_reg_read_batch", (int) unicorn.regReadBatch.invokeExact(handle, batchIds, batchPointers, n));
+            for (int i = 0; i < n; i++) {
+                out[i] = batchValues.getAtIndex(JAVA_INT, 2L * i);
+            }
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_reg_read_batch", t);
+        }
+    }
+
+    /** Writes the first {@code count} registers of {@code regs} in one call. */
+    public void writeBatch(int[] regs, int[] values, int count) {
+        try {
+            for (int i = 0; i < count; i++) {
+                batchIds.setAtIndex(JAVA_INT, i, regs[i]);
+                batchValues.setAtIndex(JAVA_LONG, i, values[i] & 0xFFFF_FFFFL);
+            }
+            unicorn.check("uc_reg_write_batch", (int) unicorn.regWriteBatch.invokeExact(handle, batchIds, batchPointers, count));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_reg_write_batch", t);
+        }
+    }
+
+    /** GDTR, IDTR, LDTR or TR as {@code uc_x86_mmr}; flags are QEMU's descriptor-cache flags. */
+    public void writeTableRegister(int reg, int selector, long base, int limit, int flags) {
+        try {
+            scratch.fill((byte) 0);
+            scratch.set(JAVA_SHORT, 0, (short) selector);
+            scratch.set(JAVA_LONG, 8, base);
+            scratch.set(JAVA_INT, 16, limit);
+            scratch.set(JAVA_INT, 20, flags);
+            unicorn.check("uc_reg_write(" + reg + ", mmr)", (int) unicorn.regWrite.invokeExact(handle, reg, scratch));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_reg_write", t);
+        }
+    }
+
+    /**
+     * Runs from {@code begin} until an interrupt or exception (its vector is
+     * returned), a {@link #stop}, or {@code until} (both return -1).
+     */
+    public int run(long begin, long until) {
+        interrupt = -1;
+        unmappedAddress = -1;
+        int error;
+        try {
+            error = (int) unicorn.emuStart.invokeExact(handle, begin, until, NO_TIMEOUT, NO_COUNT);
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_emu_start", t);
+        }
+        if (hookFailure != null) {
+            Throwable t = hookFailure;
+            hookFailure = null;
+            throw UnicornException.wrap("interrupt hook", t);
+        }
+        if (error != 0 && unmappedAddress >= 0) {
+            throw new UnicornException(String.format("uc_emu_start(%#x): %s at %#x: the engine has no memory there and the shadow "
+                    + "page tables do not map that page to guest RAM (Unicorn 2.0.1 uses the virtual address as the physical one)", begin,
+                    unicorn.message(error), unmappedAddress), error);
+        }
+        unicorn.check(String.format("uc_emu_start(%#x)", begin), error);
+        return interrupt;
+    }
+
+    /** From any thread: make the current run return. Ignored when the engine is closed. */
+    public void stop() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            try {
+                int ignored = (int) unicorn.emuStop.invokeExact(handle);
+            } catch (Throwable t) {
+                throw UnicornException.wrap("uc_emu_stop", t);
+            }
+        }
+    }
+
+    /**
+     * Drops translated code for the memory Unicorn has at {@code [begin, end)}
+     * (Unicorn addresses, whole pages): memory the host writes directly, or
+     * that a mapping change brings under an address, is not watched for code.
+     * <p>
+     * {@code UC_CTL_TB_REMOVE_CACHE} looks its addresses up through the page
+     * tables, at the CPU's current privilege; a failed walk there longjmps
+     * through a stale jump buffer in 2.0.1 (a crash). With CR0.PG cleared for
+     * the call the lookup is the identity, which is what Unicorn 2.0.1 does
+     * after the walk anyway, and cannot fault; pages with no memory are skipped.
+     * Translated code is keyed by the host memory behind a page, so this drops
+     * what was translated from that memory through any address.
+     */
+    public void invalidateCode(long begin, long end) {
+        long cr0 = read(Unicorn.CR0);
+        write(Unicorn.CR0, cr0 & ~CR0_PG);
+        try {
+            unicorn.check(String.format("uc_ctl(UC_CTL_TB_REMOVE_CACHE, %#x, %#x)", begin, end),
+                    (int) unicorn.ctlRemoveCache.invokeExact(handle, Unicorn.CTL_REMOVE_CACHE, begin, end));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_ctl", t);
+        } finally {
+            write(Unicorn.CR0, cr0);
+        }
+    }
+
+    /** Drops all translated code. */
+    public void invalidateAllCode() {
+        try {
+            unicorn.check("uc_ctl(UC_CTL_TB_FLUSH)", (int) unicorn.ctlFlushCode.invokeExact(handle, Unicorn.CTL_FLUSH_CODE));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_ctl", t);
+        }
+    }
+
+    /** Saves the CPU state into this engine's context buffer and returns the buffer's bytes. */
+    public MemorySegment saveContext() {
+        try {
+            if (context == null) {
+                MemorySegment out = arena.allocate(ADDRESS);
+                unicorn.check("uc_context_alloc", (int) unicorn.contextAlloc.invokeExact(handle, out));
+                context = out.get(ADDRESS, 0);
+                contextBytes = context.reinterpret((long) unicorn.contextSize.invokeExact(handle));
+            }
+            unicorn.check("uc_context_save", (int) unicorn.contextSave.invokeExact(handle, context));
+            return contextBytes;
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_context_save", t);
+        }
+    }
+
+    /** Loads the CPU state from the context buffer (as changed since {@link #saveContext}). */
+    public void restoreContext() {
+        try {
+            unicorn.check("uc_context_restore", (int) unicorn.contextRestore.invokeExact(handle, context));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_context_restore", t);
+        }
+    }
+
+    /** A copy of the saved context's bytes, for calibration. */
+    public byte[] snapshot() {
+        return saveContext().toArray(JAVA_BYTE);
+    }
+
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                if (context != null) {
+                    unicorn.check("uc_context_free", (int) unicorn.contextFree.invokeExact(context));
+                }
+                unicorn.check("uc_close", (int) unicorn.close.invokeExact(handle));
+            } catch (Throwable t) {
+                throw UnicornException.wrap("uc_close", t);
+            } finally {
+                arena.close();
+            }
+        }
+    }
+}

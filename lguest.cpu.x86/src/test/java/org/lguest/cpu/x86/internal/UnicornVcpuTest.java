@@ -1,0 +1,351 @@
+package org.lguest.cpu.x86.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.lguest.api.cpu.GuestMachine;
+import org.lguest.api.cpu.HostArea;
+import org.lguest.api.cpu.Reg;
+import org.lguest.api.cpu.VcpuException;
+import org.lguest.api.cpu.VcpuExit;
+import org.lguest.api.cpu.VcpuState;
+
+/** Guest CPUs on the real Unicorn, with tiny hand-assembled guests. */
+class UnicornVcpuTest {
+    private static final int CODE = 0x1000;
+    private static final int HYPERCALL = 0x1F, GP = 13, PF = 14;
+    private static final int INT_1F = 0xCD, INT_ARG = 0x1F;
+
+    private TestGuest guest;
+
+    @BeforeEach
+    void boot() throws VcpuException {
+        guest = new TestGuest();
+    }
+
+    @AfterEach
+    void shutDown() {
+        guest.close();
+    }
+
+    @Test
+    void entersTheGuestAtRing1() throws VcpuException {
+        guest.code(CODE, 0xFA); // cli: privileged at ring 1 with IOPL 0
+
+        VcpuExit exit = guest.vcpu.run();
+
+        assertEquals(VcpuExit.trap(GP, 0, 0, CODE), exit);
+        assertEquals(TestGuest.KERNEL_CS, guest.reg(Reg.CS));
+        assertEquals(TestGuest.KERNEL_DS, guest.reg(Reg.SS));
+        assertEquals(TestGuest.KERNEL_DS, guest.reg(Reg.DS));
+        assertEquals(GP, guest.reg(Reg.TRAPNUM));
+    }
+
+    @Test
+    void hypercallsRoundTripWithResultsInEax() throws VcpuException {
+        guest.code(CODE, 0x89, 0xC3, INT_1F, INT_ARG, 0xEB, 0xFA); // 1: mov %eax,%ebx; int $0x1f; jmp 1b
+        for (int i = 1; i <= 10_000; i++) {
+            guest.set(Reg.EAX, i);
+            VcpuExit exit = guest.vcpu.run();
+            assertEquals(VcpuExit.softwareInterrupt(HYPERCALL, CODE + 4), exit, "EIP is past the int");
+            assertEquals(i, guest.reg(Reg.EBX), "the guest saw the value the host put in EAX");
+        }
+    }
+
+    @Test
+    void anyNumberOfFaultsInARowArriveAsThemselves() throws VcpuException {
+        int[] code = new int[42];
+        java.util.Arrays.fill(code, 0xFA);
+        code[40] = INT_1F;
+        code[41] = INT_ARG;
+        guest.code(CODE, code);
+        for (int i = 0; i < 40; i++) {
+            VcpuExit exit = guest.vcpu.run();
+            assertEquals(VcpuExit.trap(GP, 0, 0, CODE + i), exit, "fault " + i);
+            guest.set(Reg.EIP, guest.reg(Reg.EIP) + 1); // the host skips the instruction
+        }
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+    }
+
+    @Test
+    void pageFaultsCarryAddressAndErrorCodeAndRetryAfterTheFill() throws VcpuException {
+        for (int page = 0x200; page < 0x230; page++) {
+            guest.pte(page * 4096L, 0);
+        }
+        // 1: mov (%ebx),%eax; add $0x1000,%ebx; jmp 1b
+        guest.code(CODE, 0x8B, 0x03, 0x81, 0xC3, 0x00, 0x10, 0x00, 0x00, 0xEB, 0xF6);
+        guest.set(Reg.EBX, 0x200000);
+        for (int i = 0; i < 0x30; i++) {
+            VcpuExit exit = guest.vcpu.run();
+            long address = 0x200000 + i * 4096L;
+            assertEquals(VcpuExit.trap(PF, 0, address, CODE), exit, "fault " + i);
+            assertEquals(address, guest.state.cr2());
+            guest.pte(address, (int) address | TestGuest.PRESENT | TestGuest.WRITABLE | TestGuest.USER);
+        }
+    }
+
+    @Test
+    void writesToReadOnlyPagesFaultAtRing1() throws VcpuException {
+        guest.pte(0x5000, 0x5000 | TestGuest.PRESENT);
+        guest.code(CODE, movlOneTo(0x5000));
+
+        assertEquals(VcpuExit.trap(PF, 3, 0x5000, CODE), guest.vcpu.run());
+    }
+
+    @Test
+    void theGuestCannotWriteTheHostArea() throws VcpuException {
+        long tables = ((UnicornVcpu) guest.vcpu).switcher().tables; // GDT, TSS, entry frame
+        assertEquals(VcpuExit.trap(PF, 3, tables, CODE), guest.code(CODE, movlOneTo(tables)).vcpu.run(), "read-only");
+        assertEquals(VcpuExit.trap(PF, 2, guest.directory, CODE + 0x100),
+                guest.code(CODE + 0x100, movlOneTo(guest.directory)).vcpu.run(), "shadow page tables are not even present");
+    }
+
+    private static int[] movlOneTo(long address) {
+        return new int[] { 0xC7, 0x05, (int) address & 0xFF, (int) (address >> 8) & 0xFF, (int) (address >> 16) & 0xFF,
+                (int) (address >> 24) & 0xFF, 0x01, 0x00, 0x00, 0x00 };
+    }
+
+    @Test
+    void theGuestCannotUseTheEntryGate() throws VcpuException {
+        guest.code(CODE, 0x9A, 0, 0, 0, 0, 0x07, 0x00); // lcall $0x07,$0: the entry gate's selector
+        assertEquals(VcpuExit.trap(GP, 0x04, 0, CODE), guest.vcpu.run(), "no LDT while the guest runs");
+    }
+
+    @Test
+    void aKickStopsASpinningGuestPromptly() throws Exception {
+        guest.code(CODE, 0xEB, 0xFE); // jmp .
+        for (int round = 0; round < 3; round++) {
+            Thread kicker = Thread.ofPlatform().start(() -> {
+                sleep(30);
+                guest.vcpu.kick();
+            });
+            long start = System.nanoTime();
+            VcpuExit exit = guest.vcpu.run();
+            kicker.join();
+            assertEquals(VcpuExit.Kind.KICKED, exit.kind());
+            assertEquals(CODE, exit.eip());
+            assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 2_000);
+        }
+        guest.vcpu.kick();
+        assertEquals(VcpuExit.kicked(CODE), guest.vcpu.run(), "a kick before the run makes it return at once");
+    }
+
+    @Test
+    void aNewEngineResumesFromTheRegisterFile() throws VcpuException {
+        guest.code(CODE, 0x40, INT_1F, INT_ARG, 0xEB, 0xFB); // 1: inc %eax; int $0x1f; jmp 1b
+        guest.set(Reg.EAX, 100);
+        guest.set(Reg.ESI, 0x5151);
+        for (int i = 1; i <= 3; i++) {
+            guest.vcpu.run();
+        }
+        assertEquals(103, guest.reg(Reg.EAX));
+
+        guest.replaceEngine();
+        guest.installSwitcher(guest.directory);
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(104, guest.reg(Reg.EAX));
+        assertEquals(0x5151, guest.reg(Reg.ESI));
+        assertEquals(TestGuest.KERNEL_CS, guest.reg(Reg.CS));
+    }
+
+    @Test
+    void theHostMovesTheGuestBetweenRing3AndRing1() throws VcpuException {
+        guest.code(0x3000, 0xCD, 0x80);            // user: int $0x80
+        guest.code(0x2000, INT_1F, INT_ARG);       // kernel handler: int $0x1f
+        guest.code(CODE, INT_1F, INT_ARG);         // kernel: first stop
+        guest.vcpu.run();
+
+        // Enter user mode, as the guest's own iret would.
+        guest.set(Reg.CS, TestGuest.USER_CS);
+        guest.set(Reg.SS, TestGuest.USER_DS);
+        guest.set(Reg.DS, TestGuest.USER_DS);
+        guest.set(Reg.ES, TestGuest.USER_DS);
+        guest.set(Reg.EIP, 0x3000);
+        guest.set(Reg.ESP, 0x7000);
+        VcpuExit syscall = guest.vcpu.run();
+        assertEquals(VcpuExit.softwareInterrupt(0x80, 0x3002), syscall);
+        assertEquals(TestGuest.USER_CS, guest.reg(Reg.CS));
+
+        // Deliver it to the guest kernel, as the Host core does with a trap from user mode.
+        guest.set(Reg.CS, TestGuest.KERNEL_CS);
+        guest.set(Reg.SS, TestGuest.KERNEL_DS);
+        guest.set(Reg.DS, TestGuest.KERNEL_DS);
+        guest.set(Reg.ES, TestGuest.KERNEL_DS);
+        guest.set(Reg.EIP, 0x2000);
+        guest.set(Reg.ESP, 0x9000);
+        assertEquals(VcpuExit.softwareInterrupt(HYPERCALL, 0x2002), guest.vcpu.run());
+        assertEquals(TestGuest.KERNEL_CS, guest.reg(Reg.CS));
+        assertEquals(0x9000, guest.reg(Reg.ESP));
+    }
+
+    @Test
+    void flushTlbDropsStaleTranslations() throws VcpuException {
+        guest.ram.set(java.lang.foreign.ValueLayout.JAVA_INT, 0x300000, 0x1234);
+        guest.code(CODE, 0xA1, 0x00, 0x00, 0x30, 0x00, INT_1F, INT_ARG, 0xEB, 0xF7); // 1: mov 0x300000,%eax; int $0x1f; jmp 1b
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0x1234, guest.reg(Reg.EAX));
+
+        guest.pte(0x300000, 0);
+        guest.vcpu.flushTlb();
+        assertEquals(VcpuExit.trap(PF, 0, 0x300000, CODE), guest.vcpu.run());
+    }
+
+    @Test
+    void aNewPageTableRootTakesEffect() throws VcpuException {
+        guest.code(CODE, 0xA1, 0x00, 0x00, 0x30, 0x00, INT_1F, INT_ARG, 0xEB, 0xF7);
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+
+        long other = guest.hostArea.allocatePage(); // maps only the switcher
+        guest.installSwitcher(other);
+        guest.state.pageTableRoot(other);
+        VcpuExit exit = guest.vcpu.run();
+        assertEquals(VcpuExit.trap(PF, 0, CODE + 7, CODE + 7), exit, "not even the code is mapped now");
+    }
+
+    @Test
+    void gdtEntriesFollowLguestsRules() throws VcpuException {
+        long[] gdt = guest.state.gdt();
+        assertNull(guest.vcpu.loadGdtEntry(20, Descriptors.flatData(0) & ~Descriptors.ACCESSED));
+        assertEquals(1, Descriptors.dpl(gdt[20]), "privilege 0 becomes the guest's ring");
+        assertTrue((gdt[20] & Descriptors.ACCESSED) != 0, "accessed bit preset");
+        assertNull(guest.vcpu.loadGdtEntry(21, Descriptors.flatData(3)));
+        assertEquals(3, Descriptors.dpl(gdt[21]));
+        assertEquals("too many gdt entries 32", guest.vcpu.loadGdtEntry(32, 0));
+        assertTrue(guest.vcpu.loadGdtEntry(5, Descriptors.callGate(0x50, 0, 3)).contains("system descriptor"));
+        assertNull(guest.vcpu.loadTls(new long[] { Descriptors.flatData(0), 0, Descriptors.flatData(3) }));
+        assertEquals(1, Descriptors.dpl(gdt[6]));
+        assertTrue(guest.vcpu.loadTls(new long[] { 0, 0 }).contains("3 entries"));
+    }
+
+    @Test
+    void theSwitchersOwnGdtSlotsStayTheHosts() throws VcpuException {
+        // The guest loads a ring-3 segment over LGUEST_DS; the switcher keeps its own.
+        assertNull(guest.vcpu.loadGdtEntry(GdtRules.GDT_ENTRY_LGUEST_DS, Descriptors.flatData(3)));
+        guest.set(Reg.FS, GdtRules.GDT_ENTRY_LGUEST_DS * 8 | 1);
+        guest.code(CODE, INT_1F, INT_ARG);
+
+        VcpuExit exit = guest.vcpu.run();
+
+        assertEquals(VcpuExit.SWITCHER_FAILED, exit.vector(), "the ring-0 segment cannot be loaded for ring 1");
+        guest.set(Reg.FS, TestGuest.KERNEL_DS);
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL), "the CPU recovers once the state is sane");
+    }
+
+    @Test
+    void aNewGdtEntryIsUsedByTheGuest() throws VcpuException {
+        guest.code(CODE, 0xB8, 0xA3, 0x00, 0x00, 0x00, 0x8E, 0xE0, INT_1F, INT_ARG); // mov $0xa3,%eax; mov %eax,%fs; int $0x1f
+        assertEquals(VcpuExit.trap(GP, 0xA0, 0, CODE + 5), guest.vcpu.run(), "entry 20 is empty");
+
+        assertNull(guest.vcpu.loadGdtEntry(20, Descriptors.flatData(3)));
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0xA3, guest.reg(Reg.FS));
+    }
+
+    @Test
+    void theHostCannotPutTheGuestAtRing0OrRaiseIopl() throws VcpuException {
+        guest.code(CODE, 0x9C, 0x58, INT_1F, INT_ARG); // pushf; pop %eax; int $0x1f
+        guest.set(Reg.CS, TestGuest.KERNEL_CS & ~3);
+        guest.set(Reg.SS, TestGuest.KERNEL_DS & ~3);
+        guest.set(Reg.EFLAGS, 0x3202 | 1 << 17); // IOPL 3, VM
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(TestGuest.KERNEL_CS, guest.reg(Reg.CS));
+        assertEquals(0x202, guest.reg(Reg.EAX) & 0x23202, "IOPL and VM cleared, IF kept");
+    }
+
+    @Test
+    void aDirectoryWithoutTheSwitcherIsReportedClearly() throws VcpuException {
+        long bare = guest.hostArea.allocatePage();
+        guest.state.pageTableRoot(bare);
+        guest.code(CODE, INT_1F, INT_ARG);
+
+        VcpuException e = assertThrows(VcpuException.class, guest.vcpu::run);
+        assertTrue(e.getMessage().contains("switcherEntry"), e.getMessage());
+    }
+
+    @Test
+    void runningWithoutPageTablesIsRefused() {
+        guest.state.pageTableRoot(0);
+        assertThrows(VcpuException.class, guest.vcpu::run);
+    }
+
+    @Test
+    void codeTheHostRewritesRunsAfterInvalidation() throws VcpuException {
+        guest.code(CODE, 0xB8, 1, 0, 0, 0, INT_1F, INT_ARG); // mov $1,%eax; int $0x1f
+        guest.vcpu.run();
+        guest.code(CODE, 0xB8, 2, 0, 0, 0, INT_1F, INT_ARG); // the host loads other code at the same place
+        guest.vcpu.run();
+        assertEquals(1, guest.reg(Reg.EAX), "Unicorn still runs its old translation");
+
+        guest.vcpu.invalidateCode(CODE, 7);
+        guest.set(Reg.EIP, CODE);
+        guest.vcpu.run();
+        assertEquals(2, guest.reg(Reg.EAX));
+    }
+
+    @Test
+    void portIoFindsNoDevices() throws VcpuException {
+        // Unicorn 2.0.1 never faults on in/out (see SPI-NOTES.md): out is dropped, in reads all ones.
+        guest.code(CODE, 0x31, 0xC0, 0xE6, 0x80, 0x66, 0xED, INT_1F, INT_ARG); // xor %eax,%eax; out %al,$0x80; in (%dx),%ax; int $0x1f
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0xFFFF, guest.reg(Reg.EAX));
+    }
+
+    @Test
+    void aMappingAboveRamFilledBehindTheCpusBackIsMappedWhenTouched() throws VcpuException {
+        guest.ram.set(java.lang.foreign.ValueLayout.JAVA_INT, 0x5000, 0xC0DE);
+        guest.code(CODE + 0x100, INT_1F, INT_ARG);
+        guest.vcpu.run(); // the engine's memory map now follows the tables
+        // A directory entry for 4-8 MiB that reuses the low table, without pageFilled or flushTlb (another CPU's fill, say).
+        guest.hostArea.page(guest.directory).setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, 1, (int) guest.lowTable | 7);
+        guest.code(CODE, 0xA1, 0x00, 0x50, 0x40, 0x00, INT_1F, INT_ARG); // mov 0x405000,%eax
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0xC0DE, guest.reg(Reg.EAX), "0x405000 maps frame 5");
+    }
+
+    @Test
+    void guestRamIsSharedWithoutCopies() throws VcpuException {
+        guest.code(CODE, 0xC7, 0x05, 0x00, 0x60, 0x00, 0x00, 0x78, 0x56, 0x34, 0x12, INT_1F, INT_ARG); // movl $0x12345678,0x6000
+        guest.vcpu.run();
+        assertEquals(0x12345678, guest.ram.get(java.lang.foreign.ValueLayout.JAVA_INT, 0x6000));
+    }
+
+    @Test
+    void twoCpusOfOneGuestShareRamAndTheSwitcherTable() throws VcpuException {
+        try (var second = TestGuest.BACKEND.create(guest.machine, new VcpuState(1))) {
+            assertEquals(guest.vcpu.switcherEntry(), second.switcherEntry());
+        }
+        try (Arena arena = Arena.ofConfined(); HostArea other = new HostArea(4)) {
+            GuestMachine machine = new GuestMachine(arena.allocate(1 << 20, 4096), 256, other);
+            try (var cpu = TestGuest.BACKEND.create(machine, new VcpuState(0))) {
+                assertTrue(other.contains(Integer.toUnsignedLong(cpu.switcherEntry()) & ~0xFFFL), "each guest gets its own switcher table");
+            }
+        }
+    }
+
+    @Test
+    void misalignedRamIsRefused() {
+        MemorySegment odd = guest.arena.allocate(2 << 20, 4096).asSlice(16, 1 << 20);
+        GuestMachine machine = new GuestMachine(odd, 16, guest.hostArea);
+        assertThrows(VcpuException.class, () -> TestGuest.BACKEND.create(machine, new VcpuState(2)));
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
