@@ -1,0 +1,128 @@
+package org.lguest.virtio.console.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.SubmissionPublisher;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioGuest;
+import org.lguest.virtio.internal.VirtioPciBus;
+import org.lguest.virtio.testing.DriverDevice;
+import org.lguest.virtio.testing.DriverQueue;
+import org.lguest.virtio.testing.GuardedRam;
+import org.lguest.virtio.testing.GuestDriver;
+import org.lguest.virtio.testing.RecordingInterrupts;
+
+class ConsoleDeviceTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private GuardedRam memory;
+    private ByteArrayOutputStream output;
+    private SubmissionPublisher<byte[]> input;
+    private RecordingInterrupts irqs;
+    private VirtioPciBus bus;
+    private DriverDevice dev;
+
+    @BeforeEach
+    void setUp() {
+        memory = new GuardedRam(2 << 20);
+        output = new ByteArrayOutputStream();
+        input = new SubmissionPublisher<>();
+        irqs = new RecordingInterrupts();
+        bus = new VirtioPciBus(new VirtioGuest(3, "demo", output, input), memory.guestRam(), irqs, 2 << 20, 1,
+            List.of(new ConsoleDevice("console", 16, true, 64)), null);
+        dev = new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_CONSOLE);
+    }
+
+    @AfterEach
+    void tearDown() {
+        bus.close();
+        input.close();
+        assertEquals(0, memory.changedGuardBytes());
+        memory.close();
+    }
+
+    private String output() {
+        synchronized (output) {
+            return output.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void guestOutputReachesTheConsole() {
+        assertEquals(0x1043, dev.function().deviceId());
+        assertEquals(12, dev.function().deviceConfigLength());
+        assertTrue((dev.deviceFeatures() & Virtio.bit(ConsoleDevice.F_EMERG_WRITE)) != 0);
+        DriverQueue[] queues = dev.start(Virtio.bit(ConsoleDevice.F_EMERG_WRITE) | Virtio.bit(Virtio.F_RING_INDIRECT_DESC), 0);
+        DriverQueue tx = queues[ConsoleDevice.TRANSMIT];
+        tx.add(List.of("Hello from ".getBytes(), "the guest\n".getBytes()), List.of());
+        tx.addIndirect(List.of("and again\n".getBytes()), List.of());
+        tx.publish();
+        tx.kick();
+        assertEquals(0, tx.await(WAIT).length());
+        tx.await(WAIT);
+        assertEquals("Hello from the guest\nand again\n", output());
+    }
+
+    @Test
+    void emergencyWritesWorkBeforeTheQueues() {
+        dev.reset();
+        dev.status(Virtio.STATUS_ACKNOWLEDGE | Virtio.STATUS_DRIVER);
+        for (byte b : "early!".getBytes()) {
+            dev.configWrite(ConsoleDevice.EMERG_WR, 4, b);
+        }
+        assertEquals("early!", output());
+        assertEquals(0, dev.config(4, 4), "max_nr_ports without multiport");
+    }
+
+    @Test
+    void consoleInputReachesTheGuest() throws Exception {
+        DriverQueue rx = dev.start(0, 0)[ConsoleDevice.RECEIVE];
+        input.submit("typed".getBytes());
+        Thread.sleep(20); // it waits for a buffer
+        rx.add(List.of(), List.of(3));
+        rx.add(List.of(), List.of(100));
+        rx.publish();
+        rx.kick();
+        DriverQueue.Used first = rx.await(WAIT);
+        DriverQueue.Used second = rx.await(WAIT);
+        assertArrayEquals("typ".getBytes(), first.written());
+        assertArrayEquals("ed".getBytes(), second.written());
+        assertTrue(irqs.await(1, 1, WAIT));
+
+        rx.add(List.of(), List.of(100));
+        rx.publish();
+        rx.kick();
+        input.submit("more".getBytes());
+        assertArrayEquals("more".getBytes(), rx.await(WAIT).written(), "input wakes the device itself");
+    }
+
+    @Test
+    void inputIsBoundedWhileNobodyReads() throws Exception {
+        dev.start(0, 0);
+        for (int i = 0; i < 20; i++) {
+            input.submit("0123456789".getBytes());
+        }
+        long end = System.nanoTime() + WAIT.toNanos();
+        while (input.estimateMaximumLag() > 0 && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
+        Thread.sleep(20);
+        DriverQueue rx = dev.start(0, 0)[ConsoleDevice.RECEIVE];
+        rx.add(List.of(), List.of(1000));
+        rx.publish();
+        rx.kick();
+        DriverQueue.Used used = rx.await(WAIT);
+        assertEquals(60, used.length(), "the 64-byte buffer keeps whole pieces only");
+        assertFalse(dev.broken());
+    }
+}

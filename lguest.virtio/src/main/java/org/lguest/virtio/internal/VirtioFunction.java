@@ -1,0 +1,724 @@
+package org.lguest.virtio.internal;
+
+import java.lang.System.Logger.Level;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.lguest.api.device.Eventfd;
+import org.lguest.api.virtio.DeviceContext;
+import org.lguest.api.virtio.DeviceSession;
+import org.lguest.api.virtio.GuestRam;
+import org.lguest.api.virtio.InterruptSink;
+import org.lguest.api.virtio.VirtQueue;
+import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioDevice;
+import org.lguest.api.virtio.VirtioGuest;
+
+/**
+ * One virtio-pci function (virtio 1.0, 4.1): its PCI configuration space
+ * with the virtio vendor capabilities, and BAR0, one page holding the common
+ * configuration, the ISR byte, a notification register per queue and the
+ * device-specific configuration. It keeps everything the guest's device
+ * must keep (status, features, queues and their positions, the device's
+ * {@link DeviceContext#state() state}); the {@link VirtioDevice} service
+ * attached to it can come and go.
+ * <p>
+ * Register accesses come from guest CPU threads and take this object's
+ * lock. The device thread never takes it: breaking the device, raising
+ * interrupts and waking queues are lock-free, so a reset can wait for the
+ * device thread while holding the lock.
+ */
+final class VirtioFunction implements SplitVirtqueue.Host {
+    private static final System.Logger LOG = System.getLogger(VirtioFunction.class.getName());
+
+    /** BAR0 layout: one page per function. */
+    static final int BAR_SIZE = 0x1000;
+    static final int COMMON_OFFSET = 0x000;
+    static final int COMMON_SIZE = 0x38;
+    static final int ISR_OFFSET = 0x100;
+    static final int NOTIFY_OFFSET = 0x200;
+    static final int NOTIFY_MULTIPLIER = 4;
+    static final int DEVICE_OFFSET = 0x400;
+    static final int MAX_CONFIG_SIZE = BAR_SIZE - DEVICE_OFFSET;
+    static final int MAX_QUEUES = (DEVICE_OFFSET - NOTIFY_OFFSET) / NOTIFY_MULTIPLIER;
+
+    /** Capabilities in PCI configuration space. */
+    static final int CAP_COMMON = 0x40;
+    static final int CAP_NOTIFY = 0x50;
+    static final int CAP_ISR = 0x64;
+    static final int CAP_DEVICE = 0x74;
+    static final int CAP_PCI_CFG = 0x84;
+    static final int PCI_CAP_ID_VNDR = 0x09;
+    static final int CFG_COMMON = 1;
+    static final int CFG_NOTIFY = 2;
+    static final int CFG_ISR = 3;
+    static final int CFG_DEVICE = 4;
+    static final int CFG_PCI = 5;
+    private static final int WINDOW_DATA = CAP_PCI_CFG + 16;
+
+    /** Common configuration field offsets (struct virtio_pci_common_cfg). */
+    static final int DEVICE_FEATURE_SELECT = 0x00;
+    static final int DEVICE_FEATURE = 0x04;
+    static final int DRIVER_FEATURE_SELECT = 0x08;
+    static final int DRIVER_FEATURE = 0x0C;
+    static final int MSIX_CONFIG = 0x10;
+    static final int NUM_QUEUES = 0x12;
+    static final int DEVICE_STATUS = 0x14;
+    static final int CONFIG_GENERATION = 0x15;
+    static final int QUEUE_SELECT = 0x16;
+    static final int QUEUE_SIZE = 0x18;
+    static final int QUEUE_MSIX_VECTOR = 0x1A;
+    static final int QUEUE_ENABLE = 0x1C;
+    static final int QUEUE_NOTIFY_OFF = 0x1E;
+    static final int QUEUE_DESC = 0x20;
+    static final int QUEUE_DRIVER = 0x28;
+    static final int QUEUE_DEVICE = 0x30;
+    private static final int NO_VECTOR = 0xFFFF;
+
+    /** The transport features the platform offers for every device. */
+    static final long TRANSPORT_FEATURES = Virtio.bit(Virtio.F_VERSION_1) | Virtio.bit(Virtio.F_RING_INDIRECT_DESC)
+        | Virtio.bit(Virtio.F_RING_EVENT_IDX);
+
+    final int slot;
+    final int irq;
+    final long bar0;
+    final String name;
+    final int type;
+    private final long offered;
+    private final int[] queueSizes;
+    private final int configSize;
+    private final VirtioGuest guest;
+    private final GuestRam ram;
+    private final InterruptSink interrupts;
+    private final byte[] config = new byte[256];
+    private final SplitVirtqueue[] queues;
+    private final DeviceRunner runner;
+    private final ConcurrentMap<String, Object> state = new ConcurrentHashMap<>();
+    private final Context context = new Context();
+    private final AtomicInteger isr = new AtomicInteger();
+    private final AtomicInteger generation = new AtomicInteger();
+    private final AtomicReference<String> broken = new AtomicReference<>();
+    private volatile long negotiated;
+    private volatile DeviceSession session;
+    private VirtioDevice device;
+    private boolean closed;
+
+    // Common configuration written by the driver (under the lock).
+    private int deviceFeatureSelect;
+    private int driverFeatureSelect;
+    private long driverFeatures;
+    private int status;
+    private int queueSelect;
+    // PCI configuration written by the driver (under the lock).
+    private int barWritten;
+
+    VirtioFunction(int slot, int irq, long bar0, VirtioDevice device, VirtioGuest guest, GuestRam ram, InterruptSink interrupts) {
+        this.slot = slot;
+        this.irq = irq;
+        this.bar0 = bar0;
+        this.name = device.name();
+        this.type = device.type();
+        this.offered = device.features() | TRANSPORT_FEATURES;
+        this.queueSizes = device.queueSizes().clone();
+        this.configSize = device.configSize();
+        this.guest = guest;
+        this.ram = ram;
+        this.interrupts = interrupts;
+        if (queueSizes.length > MAX_QUEUES) {
+            throw new IllegalArgumentException(name + ": " + queueSizes.length + " queues; at most " + MAX_QUEUES);
+        }
+        if (configSize < 0 || configSize > MAX_CONFIG_SIZE) {
+            throw new IllegalArgumentException(name + ": " + configSize + " bytes of configuration; at most " + MAX_CONFIG_SIZE);
+        }
+        this.queues = new SplitVirtqueue[queueSizes.length];
+        for (int q = 0; q < queues.length; q++) {
+            queues[q] = new SplitVirtqueue(this, q, queueSizes[q]);
+        }
+        this.barWritten = (int) bar0;
+        buildConfigSpace();
+        this.runner = new DeviceRunner("lguest-virtio-" + guest.id() + "-" + name, queues.length, new DeviceRunner.Work() {
+            @Override
+            public void serve(int queue) {
+                serveQueue(queue);
+            }
+
+            @Override
+            public void afterRound() {
+                for (SplitVirtqueue q : queues) {
+                    q.notifyGuest();
+                }
+            }
+        });
+        runner.start();
+        this.device = device;
+        this.session = attachSession(device);
+    }
+
+    // ---- PCI configuration space ----
+
+    private void buildConfigSpace() {
+        put16(0x00, Virtio.PCI_VENDOR_ID);
+        put16(0x02, Virtio.PCI_DEVICE_ID_BASE + type);
+        put16(0x06, 0x0010); // status: capabilities list
+        config[0x08] = 1; // revision: non-transitional
+        int[] classCode = switch (type) {
+            case Virtio.ID_NET -> new int[] {0x02, 0x00};
+            case Virtio.ID_BLOCK -> new int[] {0x01, 0x80};
+            case Virtio.ID_CONSOLE -> new int[] {0x07, 0x80};
+            default -> new int[] {0xFF, 0x00};
+        };
+        config[0x0A] = (byte) classCode[1];
+        config[0x0B] = (byte) classCode[0];
+        put16(0x2C, Virtio.PCI_VENDOR_ID);
+        put16(0x2E, 0x40 + type);
+        config[0x34] = (byte) CAP_COMMON;
+        config[0x3C] = (byte) irq;
+        config[0x3D] = 1; // INTA#: lguest's interrupt is the line above
+        capability(CAP_COMMON, CFG_COMMON, CAP_NOTIFY, 16, COMMON_OFFSET, COMMON_SIZE);
+        capability(CAP_NOTIFY, CFG_NOTIFY, CAP_ISR, 20, NOTIFY_OFFSET, Math.max(2, NOTIFY_MULTIPLIER * queues.length));
+        put32(CAP_NOTIFY + 16, NOTIFY_MULTIPLIER);
+        capability(CAP_ISR, CFG_ISR, configSize > 0 ? CAP_DEVICE : CAP_PCI_CFG, 16, ISR_OFFSET, 1);
+        if (configSize > 0) {
+            capability(CAP_DEVICE, CFG_DEVICE, CAP_PCI_CFG, 16, DEVICE_OFFSET, configSize);
+        }
+        capability(CAP_PCI_CFG, CFG_PCI, 0, 20, 0, 0);
+    }
+
+    private void capability(int at, int cfgType, int next, int length, int offset, int size) {
+        config[at] = PCI_CAP_ID_VNDR;
+        config[at + 1] = (byte) next;
+        config[at + 2] = (byte) length;
+        config[at + 3] = (byte) cfgType;
+        config[at + 4] = 0; // BAR0
+        put32(at + 8, offset);
+        put32(at + 12, size);
+    }
+
+    private void put16(int at, int value) {
+        config[at] = (byte) value;
+        config[at + 1] = (byte) (value >>> 8);
+    }
+
+    private void put32(int at, int value) {
+        put16(at, value);
+        put16(at + 2, value >>> 16);
+    }
+
+    private int get32(int at) {
+        return (config[at] & 0xFF) | (config[at + 1] & 0xFF) << 8 | (config[at + 2] & 0xFF) << 16 | (config[at + 3] & 0xFF) << 24;
+    }
+
+    /** A read of configuration space at {@code offset} (any alignment; bytes past 255 read as 0). */
+    synchronized long configRead(int offset, int size) {
+        if (offset < WINDOW_DATA + 4 && offset + size > WINDOW_DATA) {
+            windowRead();
+        }
+        long value = 0;
+        for (int i = 0; i < size; i++) {
+            value |= (long) configByte(offset + i) << (8 * i);
+        }
+        return value;
+    }
+
+    private int configByte(int at) {
+        if (at < 0 || at > 255) {
+            return 0;
+        }
+        if (at >= 0x10 && at < 0x14) {
+            int bar = (barWritten & 0xFFFF_F000) == 0xFFFF_F000 ? -BAR_SIZE : (int) bar0;
+            return (bar >>> (8 * (at - 0x10))) & 0xFF;
+        }
+        return config[at] & 0xFF;
+    }
+
+    /** A write to configuration space: the writable registers change, the rest ignore it. */
+    synchronized void configWrite(int offset, int size, long value) {
+        boolean window = false;
+        for (int i = 0; i < size; i++) {
+            int at = offset + i;
+            byte b = (byte) (value >>> (8 * i));
+            if (at == 0x04 || at == 0x05 || at == 0x0C || at == 0x0D) {
+                config[at] = b; // command, cache line size, latency timer
+            } else if (at >= 0x10 && at < 0x14) {
+                int shift = 8 * (at - 0x10);
+                barWritten = (barWritten & ~(0xFF << shift)) | ((b & 0xFF) << shift);
+            } else if (at >= CAP_PCI_CFG + 4 && at < CAP_PCI_CFG + 20 && (at < CAP_PCI_CFG + 5 || at >= CAP_PCI_CFG + 8)) {
+                config[at] = b; // the window's bar, offset, length and data
+                window |= at >= WINDOW_DATA;
+            }
+        }
+        if (window) {
+            windowWrite();
+        }
+    }
+
+    /** The VIRTIO_PCI_CAP_PCI_CFG window: {@code length} bytes at {@code offset} of the BAR, or -1 when invalid. */
+    private int windowLength() {
+        int bar = config[CAP_PCI_CFG + 4] & 0xFF;
+        int offset = get32(CAP_PCI_CFG + 8);
+        int length = get32(CAP_PCI_CFG + 12);
+        if (bar != 0 || (length != 1 && length != 2 && length != 4) || offset < 0 || offset % length != 0
+            || offset > BAR_SIZE - length) {
+            return -1;
+        }
+        return length;
+    }
+
+    private void windowRead() {
+        int length = windowLength();
+        if (length > 0) {
+            put32(WINDOW_DATA, (int) barRead(get32(CAP_PCI_CFG + 8), length));
+        }
+    }
+
+    private void windowWrite() {
+        int length = windowLength();
+        if (length > 0) {
+            barWrite(get32(CAP_PCI_CFG + 8), length, get32(WINDOW_DATA) & Le.mask(length));
+        }
+    }
+
+    // ---- BAR0 ----
+
+    /** A read of BAR0 at {@code offset}. */
+    synchronized long barRead(int offset, int size) {
+        if (offset < COMMON_OFFSET + COMMON_SIZE) {
+            return commonRead(offset, size);
+        }
+        if (offset == ISR_OFFSET) {
+            return isr.getAndSet(0); // reading clears it (4.1.4.5)
+        }
+        if (offset >= DEVICE_OFFSET && offset - DEVICE_OFFSET + size <= configSize) {
+            DeviceSession s = session;
+            if (s == null || !(size == 1 || size == 2 || size == 4 || size == 8)) {
+                return 0;
+            }
+            int at = offset - DEVICE_OFFSET;
+            try {
+                if (size == 8) {
+                    return Integer.toUnsignedLong(s.readConfig(at, 4)) | (long) s.readConfig(at + 4, 4) << 32;
+                }
+                return s.readConfig(at, size) & Le.mask(size);
+            } catch (RuntimeException | LinkageError e) {
+                LOG.log(Level.WARNING, name + ": reading configuration failed", e);
+                return 0;
+            }
+        }
+        return 0;
+    }
+
+    /** A write to BAR0 at {@code offset}; writes to read-only registers are ignored. */
+    synchronized void barWrite(int offset, int size, long value) {
+        if (offset < COMMON_OFFSET + COMMON_SIZE) {
+            commonWrite(offset, size, value);
+        } else if (offset >= NOTIFY_OFFSET && offset < NOTIFY_OFFSET + NOTIFY_MULTIPLIER * queues.length) {
+            notifyQueue((offset - NOTIFY_OFFSET) / NOTIFY_MULTIPLIER);
+        } else if (offset >= DEVICE_OFFSET && offset - DEVICE_OFFSET + size <= configSize
+            && (size == 1 || size == 2 || size == 4)) {
+            DeviceSession s = session;
+            if (s != null && (status & Virtio.STATUS_DRIVER) != 0) {
+                try {
+                    s.writeConfig(offset - DEVICE_OFFSET, size, (int) value);
+                } catch (RuntimeException | LinkageError e) {
+                    LOG.log(Level.WARNING, name + ": writing configuration failed", e);
+                }
+            }
+        }
+    }
+
+    /** A notification through BAR0: the same eventfd the Host signals for {@code LHCALL_NOTIFY}. */
+    void notifyQueue(int queue) {
+        if (queue >= 0 && queue < queues.length) {
+            runner.eventfd(queue).signal(1);
+        }
+    }
+
+    long notifyAddress(int queue) {
+        return bar0 + NOTIFY_OFFSET + (long) NOTIFY_MULTIPLIER * queue;
+    }
+
+    Eventfd eventfd(int queue) {
+        return runner.eventfd(queue);
+    }
+
+    int queueCount() {
+        return queues.length;
+    }
+
+    private SplitVirtqueue selected() {
+        return queueSelect < queues.length ? queues[queueSelect] : null;
+    }
+
+    private int currentStatus() {
+        return status | (broken.get() != null ? Virtio.STATUS_DEVICE_NEEDS_RESET : 0);
+    }
+
+    /** Reads of the common configuration: any width, composed from the fields' little-endian bytes. */
+    private long commonRead(int offset, int size) {
+        java.lang.foreign.MemorySegment image = java.lang.foreign.MemorySegment.ofArray(new byte[COMMON_SIZE + 8]);
+        SplitVirtqueue q = selected();
+        image.set(Le.U32, DEVICE_FEATURE_SELECT, deviceFeatureSelect);
+        image.set(Le.U32, DEVICE_FEATURE, (int) (deviceFeatureSelect == 0 ? offered
+            : deviceFeatureSelect == 1 ? offered >>> 32 : 0));
+        image.set(Le.U32, DRIVER_FEATURE_SELECT, driverFeatureSelect);
+        image.set(Le.U32, DRIVER_FEATURE, (int) (driverFeatureSelect == 0 ? driverFeatures
+            : driverFeatureSelect == 1 ? driverFeatures >>> 32 : 0));
+        image.set(Le.U16, MSIX_CONFIG, (short) NO_VECTOR);
+        image.set(Le.U16, NUM_QUEUES, (short) queues.length);
+        image.set(java.lang.foreign.ValueLayout.JAVA_BYTE, DEVICE_STATUS, (byte) currentStatus());
+        image.set(java.lang.foreign.ValueLayout.JAVA_BYTE, CONFIG_GENERATION, (byte) generation.get());
+        image.set(Le.U16, QUEUE_SELECT, (short) queueSelect);
+        if (q != null) {
+            image.set(Le.U16, QUEUE_SIZE, (short) q.size);
+            image.set(Le.U16, QUEUE_MSIX_VECTOR, (short) NO_VECTOR);
+            image.set(Le.U16, QUEUE_ENABLE, (short) (q.enabled ? 1 : 0));
+            image.set(Le.U16, QUEUE_NOTIFY_OFF, (short) q.index());
+            image.set(Le.U64, QUEUE_DESC, q.descAddress);
+            image.set(Le.U64, QUEUE_DRIVER, q.availAddress);
+            image.set(Le.U64, QUEUE_DEVICE, q.usedAddress);
+        }
+        long value = 0;
+        for (int i = 0; i < size && offset + i < COMMON_SIZE; i++) {
+            value |= (long) (image.get(java.lang.foreign.ValueLayout.JAVA_BYTE, offset + i) & 0xFF) << (8 * i);
+        }
+        return value;
+    }
+
+    private void commonWrite(int offset, int size, long value) {
+        SplitVirtqueue q = selected();
+        boolean live = (status & Virtio.STATUS_DRIVER_OK) != 0;
+        boolean queueWritable = q != null && !q.enabled && !live;
+        long v = value & Le.mask(size);
+        switch (offset) {
+            case DEVICE_FEATURE_SELECT -> {
+                if (size == 4) {
+                    deviceFeatureSelect = (int) v;
+                }
+            }
+            case DRIVER_FEATURE_SELECT -> {
+                if (size == 4) {
+                    driverFeatureSelect = (int) v;
+                }
+            }
+            case DRIVER_FEATURE -> {
+                if (size == 4 && (status & Virtio.STATUS_FEATURES_OK) == 0) {
+                    if (driverFeatureSelect == 0) {
+                        driverFeatures = (driverFeatures & ~0xFFFF_FFFFL) | v;
+                    } else if (driverFeatureSelect == 1) {
+                        driverFeatures = (driverFeatures & 0xFFFF_FFFFL) | v << 32;
+                    }
+                }
+            }
+            case DEVICE_STATUS -> {
+                if (size == 1) {
+                    writeStatus((int) v);
+                }
+            }
+            case QUEUE_SELECT -> {
+                if (size == 2) {
+                    queueSelect = (int) v;
+                }
+            }
+            case QUEUE_SIZE -> {
+                if (size == 2 && queueWritable && v >= 1 && v <= q.maxSize() && Long.bitCount(v) == 1) {
+                    q.size = (int) v;
+                }
+            }
+            case QUEUE_ENABLE -> {
+                if (size == 2 && queueWritable && v == 1) {
+                    q.enabled = true;
+                }
+            }
+            case QUEUE_DESC, QUEUE_DESC + 4 -> {
+                if (queueWritable && (size == 4 || size == 8 && offset == QUEUE_DESC)) {
+                    q.descAddress = Le.insert(q.descAddress, offset - QUEUE_DESC, size, v);
+                }
+            }
+            case QUEUE_DRIVER, QUEUE_DRIVER + 4 -> {
+                if (queueWritable && (size == 4 || size == 8 && offset == QUEUE_DRIVER)) {
+                    q.availAddress = Le.insert(q.availAddress, offset - QUEUE_DRIVER, size, v);
+                }
+            }
+            case QUEUE_DEVICE, QUEUE_DEVICE + 4 -> {
+                if (queueWritable && (size == 4 || size == 8 && offset == QUEUE_DEVICE)) {
+                    q.usedAddress = Le.insert(q.usedAddress, offset - QUEUE_DEVICE, size, v);
+                }
+            }
+            default -> {
+                // device_feature, msix vectors, num_queues, config_generation, queue_notify_off: read-only
+            }
+        }
+    }
+
+    /** The driver writes device_status (2.1, 3.1.1). */
+    private void writeStatus(int value) {
+        if (value == 0) {
+            reset();
+            return;
+        }
+        int added = value & ~status;
+        if ((added & Virtio.STATUS_FEATURES_OK) != 0) {
+            boolean acceptable = (driverFeatures & ~offered) == 0 && (driverFeatures & Virtio.bit(Virtio.F_VERSION_1)) != 0
+                && (status & Virtio.STATUS_DRIVER) != 0;
+            if (acceptable) {
+                negotiated = driverFeatures;
+            } else {
+                added &= ~Virtio.STATUS_FEATURES_OK; // the driver reads it back and gives up (3.1.1)
+            }
+        }
+        boolean goLive = (added & Virtio.STATUS_DRIVER_OK) != 0;
+        if (goLive && ((status | added) & Virtio.STATUS_FEATURES_OK) == 0) {
+            broken("DRIVER_OK before FEATURES_OK");
+            added &= ~Virtio.STATUS_DRIVER_OK;
+            goLive = false;
+        }
+        status |= added; // a driver may not clear bits (2.1.1): only a reset does
+        if ((added & Virtio.STATUS_FAILED) != 0) {
+            runner.pause();
+        } else if (goLive) {
+            goLive();
+        }
+    }
+
+    private void goLive() {
+        for (SplitVirtqueue q : queues) {
+            String why = q.start();
+            if (why != null) {
+                broken(why);
+            }
+        }
+        activate();
+    }
+
+    /** Starts the session on a live device: on DRIVER_OK, or when attached to a device that is live. */
+    private void activate() {
+        DeviceSession s = session;
+        if (s == null || broken.get() != null || (status & Virtio.STATUS_DRIVER_OK) == 0
+            || (status & Virtio.STATUS_FAILED) != 0) {
+            return;
+        }
+        try {
+            s.activate(negotiated);
+        } catch (RuntimeException | LinkageError e) {
+            LOG.log(Level.WARNING, name + ": activation failed", e);
+            broken("the device failed to start: " + e);
+            return;
+        }
+        runner.resume();
+    }
+
+    /** The device reset (4.1.4.3.1): the device thread stops, the session and the queues forget the driver. */
+    synchronized void reset() {
+        runner.pause();
+        DeviceSession s = session;
+        if (s != null) {
+            try {
+                s.reset();
+            } catch (RuntimeException | LinkageError e) {
+                LOG.log(Level.WARNING, name + ": reset failed", e);
+            }
+        }
+        for (SplitVirtqueue q : queues) {
+            q.reset();
+        }
+        status = 0;
+        deviceFeatureSelect = 0;
+        driverFeatureSelect = 0;
+        driverFeatures = 0;
+        negotiated = 0;
+        queueSelect = 0;
+        isr.set(0);
+        broken.set(null);
+    }
+
+    // ---- the device service ----
+
+    private DeviceSession attachSession(VirtioDevice d) {
+        try {
+            return d.attach(context);
+        } catch (RuntimeException | LinkageError e) {
+            LOG.log(Level.WARNING, name + ": could not attach to guest " + guest.id(), e);
+            return null;
+        }
+    }
+
+    synchronized boolean isAttached() {
+        return session != null;
+    }
+
+    synchronized VirtioDevice device() {
+        return device;
+    }
+
+    /** Whether {@code d} could serve this slot: same name and the same shape. */
+    boolean fits(VirtioDevice d) {
+        return d.name().equals(name) && d.type() == type && (d.features() | TRANSPORT_FEATURES) == offered
+            && Arrays.equals(d.queueSizes(), queueSizes) && d.configSize() == configSize;
+    }
+
+    /** Attaches a device service to the slot again; it carries on from the slot's state. */
+    synchronized boolean attach(VirtioDevice d) {
+        if (closed || session != null || !fits(d)) {
+            return false;
+        }
+        DeviceSession s = attachSession(d);
+        if (s == null) {
+            return false;
+        }
+        device = d;
+        session = s;
+        activate();
+        return true;
+    }
+
+    /** Detaches the device service; the slot keeps the guest's state and its notifications wait. */
+    synchronized void detach() {
+        runner.pause();
+        DeviceSession s = session;
+        session = null;
+        device = null;
+        if (s != null) {
+            try {
+                s.close();
+            } catch (RuntimeException | LinkageError e) {
+                LOG.log(Level.WARNING, name + ": closing failed", e);
+            }
+        }
+    }
+
+    void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            detach();
+        }
+        runner.close();
+    }
+
+    synchronized int status() {
+        return currentStatus();
+    }
+
+    // ---- what the device thread does ----
+
+    private void serveQueue(int queue) {
+        DeviceSession s = session;
+        if (s == null || broken.get() != null) {
+            return;
+        }
+        try {
+            s.serve(queue);
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            LOG.log(Level.WARNING, name + ": serving queue " + queue + " failed", e);
+            broken("the device failed: " + e);
+        }
+    }
+
+    // ---- SplitVirtqueue.Host ----
+
+    @Override
+    public GuestRam ram() {
+        return ram;
+    }
+
+    @Override
+    public long features() {
+        return negotiated;
+    }
+
+    @Override
+    public void broken(String reason) {
+        if (broken.get() != null) {
+            return;
+        }
+        // The ISR bit first: a driver that sees DEVICE_NEEDS_RESET finds the configuration interrupt's cause too.
+        isr.getAndUpdate(v -> v | Virtio.ISR_CONFIG);
+        if (!broken.compareAndSet(null, reason)) {
+            return;
+        }
+        for (SplitVirtqueue q : queues) {
+            q.stop();
+        }
+        LOG.log(Level.INFO, () -> "guest " + guest.id() + " " + name + ": device broken until reset: " + reason);
+        raise();
+    }
+
+    @Override
+    public String brokenReason() {
+        return broken.get();
+    }
+
+    @Override
+    public void interrupt() {
+        isr.getAndUpdate(v -> v | Virtio.ISR_QUEUE);
+        raise();
+    }
+
+    private void raise() {
+        try {
+            interrupts.raise(irq);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, name + ": raising interrupt " + irq + " failed", e);
+        }
+    }
+
+    /** The context a device session sees. */
+    private final class Context implements DeviceContext {
+        @Override
+        public VirtioGuest guest() {
+            return guest;
+        }
+
+        @Override
+        public GuestRam ram() {
+            return ram;
+        }
+
+        @Override
+        public VirtQueue queue(int index) {
+            return queues[index];
+        }
+
+        @Override
+        public int queueCount() {
+            return queues.length;
+        }
+
+        @Override
+        public long features() {
+            return negotiated;
+        }
+
+        @Override
+        public void wake(int queue) {
+            runner.kick(queue);
+        }
+
+        @Override
+        public void configChanged() {
+            generation.incrementAndGet();
+            isr.getAndUpdate(v -> v | Virtio.ISR_CONFIG);
+            raise();
+        }
+
+        @Override
+        public void fail(String reason) {
+            VirtioFunction.this.broken(reason);
+        }
+
+        @Override
+        public String broken() {
+            return broken.get();
+        }
+
+        @Override
+        public java.util.concurrent.ConcurrentMap<String, Object> state() {
+            return state;
+        }
+    }
+}
