@@ -10,7 +10,8 @@
  *    and writing to each page. Every write is a not-present fault the Host
  *    must reflect; the handler reads cr2 from lguest_data, maps the page
  *    again (SET_PTE) and returns to retry: 10,000 guest faults.
- * 3. #DE from divl by zero, #GP(0) from cli at ring 1, #GP(0x60) from loading
+ * 3. #DE from divl by zero, #GP(0) from hlt at ring 1 (lguest's Host skips a cli, so
+ * cli cannot show it), #GP(0x60) from loading
  *    the kernel code segment into %ss. Each handler skips the instruction.
  */
 #include "rt.h"
@@ -87,11 +88,11 @@ void main(void)
     provoke_divide_error();
     if (trap_count[0] != de + 1)
         fail("divide by zero did not reach the divide-error handler");
-    provoke_gp_cli();
+    provoke_gp_hlt();
     if (trap_count[13] != gp + 1)
-        fail("cli at ring 1 did not reach the general-protection handler");
+        fail("hlt at ring 1 did not reach the general-protection handler");
     if (last_errcode != 0)
-        fail("cli: general-protection error code %#x, expected 0", last_errcode);
+        fail("hlt: general-protection error code %#x, expected 0", last_errcode);
     provoke_gp_segment();
     if (trap_count[13] != gp + 2)
         fail("loading the code segment into %%ss did not reach the general-protection handler");

@@ -113,7 +113,7 @@ extern volatile u32 fixups;
 
 /* Faults on purpose, each skipped by its fix-up (see trap_count[]). */
 void provoke_divide_error(void);   /* divl by zero: #DE (0) */
-void provoke_gp_cli(void);         /* cli at ring 1 with IOPL 0: #GP(0) */
+void provoke_gp_hlt(void);         /* hlt at ring 1: #GP(0) (lguest skips a cli instead) */
 void provoke_gp_segment(void);     /* the kernel CS into %ss: #GP(0x60) */
 
 /* Memory probes: 0 when the access worked, 1 when it faulted (any vector;

@@ -293,9 +293,9 @@ void provoke_divide_error(void)
                          : "eax", "ecx", "edx", "memory", "cc");
 }
 
-void provoke_gp_cli(void)
+void provoke_gp_hlt(void)
 {
-    __asm__ __volatile__("1:\tcli\n"
+    __asm__ __volatile__("1:\thlt\n"
                          "2:\n\t" EXTABLE(1b, 2b)
                          :
                          :

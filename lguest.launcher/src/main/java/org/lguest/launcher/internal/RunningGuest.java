@@ -32,9 +32,9 @@ import org.lguest.api.guest.LaunchException;
 /**
  * One guest and its CPU thread. The thread initializes the guest (so it owns
  * CPU 0, as the seed requires), then loops on {@code read()} and does what
- * each answer asks: print the early console, emulate an I/O instruction,
- * or end the guest. Other threads reach the CPU only by queueing work and
- * interrupting the thread, whose {@code read()} then answers EINTR.
+ * each answer asks: print the early console, hand back a trap, or end the
+ * guest. Other threads reach the CPU only by queueing work and interrupting
+ * the thread, whose {@code read()} then answers EINTR.
  */
 final class RunningGuest implements Guest {
     private static final int CPU = 0;
@@ -54,7 +54,6 @@ final class RunningGuest implements Guest {
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
     private final AtomicLong exits = new AtomicLong();
-    private final IoEmulator io;
     private volatile String stopReason;
     private MemorySegment ram;
 
@@ -79,7 +78,6 @@ final class RunningGuest implements Guest {
         }
         task.map(ram);
         this.file = device.open(task);
-        this.io = new IoEmulator(file, CPU);
         this.cpuThread = Thread.ofPlatform().name("lguest-guest-" + id + "-cpu" + CPU).daemon()
             .unstarted(() -> run(elf.entry()));
     }
@@ -151,8 +149,8 @@ final class RunningGuest implements Guest {
             }
             if (n == Lhreq.WORD) {
                 notification(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
-            } else if (n == IoEmulator.PENDING_SIZE) {
-                String failure = io.emulate(buffer);
+            } else if (n == PendingTrap.SIZE) {
+                String failure = PendingTrap.handle(file, CPU, buffer);
                 if (failure != null) {
                     finish(State.KILLED, failure);
                     return;

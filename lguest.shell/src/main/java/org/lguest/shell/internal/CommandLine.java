@@ -15,7 +15,6 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.FrameworkListener;
-import org.osgi.framework.launch.Framework;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -84,14 +83,14 @@ public class CommandLine implements FrameworkListener {
         }
     }
 
-    private void exit(int status) {
-        Framework framework = (Framework) context.getBundle(0);
-        try {
-            framework.stop();
-            framework.waitForStop(30_000);
-        } catch (Exception e) {
-            System.err.println("lguest: the framework did not stop cleanly: " + e.getMessage());
-        }
+    /**
+     * Exits the JVM with our status. The launcher's shutdown hook stops the
+     * framework; stopping it first would let the launcher exit with its own
+     * status before ours.
+     */
+    private static void exit(int status) {
+        System.out.flush();
+        System.err.flush();
         System.exit(status);
     }
 

@@ -1,0 +1,191 @@
+package org.lguest.itest;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import javax.inject.Inject;
+
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.lguest.api.guest.Guest;
+import org.lguest.api.guest.Guest.Outcome;
+import org.lguest.api.guest.Guest.State;
+import org.lguest.api.guest.GuestManager;
+import org.lguest.api.guest.LaunchOptions;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+
+/**
+ * Our guest images on the real Unicorn CPU, booted by the Launcher inside
+ * the framework: each ends as {@code lguest.guest/IMAGES.md} says it must.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class GuestImagesIT {
+    private static final long GUEST_SECONDS = 120;
+
+    @Inject
+    private GuestManager launcher;
+
+    @Configuration
+    public Option[] config() {
+        return Container.withBundlesUnderTest();
+    }
+
+    @Test
+    public void theImagesAreInstalled() {
+        List<String> images = launcher.images();
+        for (String name : List.of("hello", "hcalls", "faults", "timer", "halt-irq", "async", "restart", "tls-gdt",
+                "pagetables", "isolation", "isolation-limit", "bad-gdt-dpl0", "bad-idt-segment", "bad-switcher-pte",
+                "hcall-before-init", "bad-hcall")) {
+            assertTrue(name + " in " + images, images.contains(name));
+        }
+    }
+
+    @Test
+    public void helloGreetsAndPowersOff() throws Exception {
+        Run run = boot("hello");
+        run.assertPowersOffPassing();
+        assertTrue(run.console(), run.console().startsWith("Hello from an lguest guest\n"));
+    }
+
+    @Test
+    public void everyHypercallWorks() throws Exception {
+        boot("hcalls").assertPowersOffPassing();
+    }
+
+    @Test
+    public void faultsReachTheGuestsOwnHandlers() throws Exception {
+        boot("faults").assertPowersOffPassing();
+    }
+
+    @Test
+    public void aThousandTimerInterrupts() throws Exception {
+        boot("timer").assertPowersOffPassing();
+    }
+
+    @Test
+    public void theAsyncHypercallRing() throws Exception {
+        boot("async").assertPowersOffPassing();
+    }
+
+    @Test
+    public void tlsAndGdtLoads() throws Exception {
+        boot("tls-gdt").assertPowersOffPassing();
+    }
+
+    @Test
+    public void ownPageTablesAcrossSixteenAddressSpaces() throws Exception {
+        boot("pagetables").assertPowersOffPassing();
+    }
+
+    @Test
+    public void aGuestCannotReachPastItsOwnMemory() throws Exception {
+        Run run = boot("isolation");
+        Outcome outcome = run.end();
+        if (outcome.state() == State.KILLED) {
+            assertTrue(run.console(), run.console().endsWith("isolation: mapping a frame into the top 4 MiB and touching it\n"));
+        } else {
+            run.assertPowersOffPassing();
+        }
+    }
+
+    @Test
+    public void haltIsWokenByAnInterruptFromTheLauncher() throws Exception {
+        Run run = boot("halt-irq");
+        run.awaitLine("halt-irq: halting until irq 5");
+        run.guest.interrupt(5);
+        run.assertPowersOffPassing();
+    }
+
+    @Test
+    public void restartIsNotPowerOff() throws Exception {
+        Run run = boot("restart");
+        assertEquals(run.console(), State.RESTARTED, run.end().state());
+        assertTrue(run.console(), run.console().contains("restart: asking the Host for a restart\n"));
+    }
+
+    @Test
+    public void aHypercallBeforeInitKillsTheGuest() throws Exception {
+        Run run = boot("hcall-before-init");
+        Outcome outcome = run.end();
+        assertEquals(outcome.reason(), State.KILLED, outcome.state());
+        assertTrue(outcome.reason(), outcome.reason().toLowerCase().contains("before init"));
+    }
+
+    @Test
+    public void anUnknownHypercallKillsTheGuest() throws Exception {
+        Run run = boot("bad-hcall");
+        Outcome outcome = run.end();
+        assertEquals(outcome.reason(), State.KILLED, outcome.state());
+        assertTrue(outcome.reason(), outcome.reason().contains("99"));
+    }
+
+    @Test
+    public void aSwitcherMappingKillsTheGuest() throws Exception {
+        Run run = boot("bad-switcher-pte");
+        assertEquals(run.console() + run.end().reason(), State.KILLED, run.end().state());
+    }
+
+    @Test
+    public void forbiddenDescriptorsAndFramesEndSafely() throws Exception {
+        for (String image : List.of("bad-gdt-dpl0", "bad-idt-segment", "isolation-limit")) {
+            Run run = boot(image);
+            Outcome outcome = run.end();
+            if (outcome.state() != State.KILLED) {
+                run.assertPowersOffPassing();
+            }
+        }
+    }
+
+    private Run boot(String image) throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        Guest guest = launcher.launch(new LaunchOptions(image, 32, console));
+        return new Run(image, guest, console);
+    }
+
+    /** One booted guest and its console. */
+    private record Run(String image, Guest guest, ByteArrayOutputStream out) {
+        String console() {
+            synchronized (out) {
+                return out.toString(StandardCharsets.UTF_8);
+            }
+        }
+
+        Outcome end() throws Exception {
+            try {
+                return guest.outcome().toCompletableFuture().get(GUEST_SECONDS, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                guest.stop();
+                throw new AssertionError(image + " did not end within " + GUEST_SECONDS + " s; console:\n" + console());
+            }
+        }
+
+        void assertPowersOffPassing() throws Exception {
+            Outcome outcome = end();
+            String text = console();
+            assertEquals(image + ": " + outcome.reason() + "\n" + text, State.POWERED_OFF, outcome.state());
+            assertTrue(image + " did not pass:\n" + text, text.endsWith("PASS " + image + "\n"));
+        }
+
+        void awaitLine(String line) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GUEST_SECONDS);
+            while (!console().contains(line + "\n")) {
+                if (System.nanoTime() > deadline || guest.state() != State.RUNNING) {
+                    fail(image + " never printed '" + line + "'; console:\n" + console() + "state " + guest.state());
+                }
+                Thread.sleep(10);
+            }
+        }
+    }
+}
