@@ -39,6 +39,9 @@ import org.lguest.api.guest.LaunchException;
 final class RunningGuest implements Guest {
     private static final int CPU = 0;
     private static final long PAGE = 4096;
+    /** Pages of a known pattern on each side of guest RAM: a Host that wrote outside the guest would show here. */
+    private static final long GUARD_BYTES = 4 * PAGE;
+    private static final byte GUARD_PATTERN = (byte) 0xA5;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final int id;
@@ -56,6 +59,8 @@ final class RunningGuest implements Guest {
     private final AtomicLong exits = new AtomicLong();
     private volatile String stopReason;
     private MemorySegment ram;
+    private MemorySegment guardBelow;
+    private MemorySegment guardAbove;
 
     RunningGuest(int id, String image, ElfImage elf, int memoryMiB, OutputStream console, LguestDevice device)
             throws LaunchException {
@@ -64,7 +69,12 @@ final class RunningGuest implements Guest {
         this.memoryBytes = (long) memoryMiB << 20;
         this.console = console;
         try {
-            ram = arena.allocate(memoryBytes, PAGE);
+            MemorySegment all = arena.allocate(GUARD_BYTES + memoryBytes + GUARD_BYTES, PAGE);
+            guardBelow = all.asSlice(0, GUARD_BYTES);
+            ram = all.asSlice(GUARD_BYTES, memoryBytes);
+            guardAbove = all.asSlice(GUARD_BYTES + memoryBytes, GUARD_BYTES);
+            guardBelow.fill(GUARD_PATTERN);
+            guardAbove.fill(GUARD_PATTERN);
         } catch (OutOfMemoryError e) {
             arena.close();
             throw new LaunchException("cannot allocate " + memoryMiB + " MiB of guest memory; ask for less");
@@ -201,13 +211,30 @@ final class RunningGuest implements Guest {
         }
     }
 
-    private void finish(State end, String reason) {
+    private synchronized void finish(State end, String reason) {
         if (!outcome.isDone()) {
-            state.set(end);
             file.close();
+            if (!guardsIntact()) {
+                // Not the guest's doing: the Host reached memory that was never the guest's.
+                end = State.KILLED;
+                reason = "HOST BUG: memory beside the guest's RAM changed (" + reason + ")";
+                System.getLogger(RunningGuest.class.getName()).log(System.Logger.Level.ERROR, "guest " + id + ": " + reason);
+            }
+            state.set(end);
             arena.close();
             outcome.complete(new Outcome(end, reason));
         }
+    }
+
+    private boolean guardsIntact() {
+        for (MemorySegment guard : new MemorySegment[] {guardBelow, guardAbove}) {
+            for (long i = 0; i < guard.byteSize(); i += Long.BYTES) {
+                if (guard.get(ValueLayout.JAVA_LONG_UNALIGNED, i) != 0xA5A5_A5A5_A5A5_A5A5L) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     @Override
