@@ -1,0 +1,87 @@
+package org.lguest.itest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The exported runtime jar, started as {@code ./lguest} starts it: Gogo
+ * command lines without a prompt, and a guest booted headless.
+ */
+class RuntimeJarIT {
+    private static final Path JAR = Path.of(System.getProperty("lguest.runtime.jar", "../cnf/target/lguest.jar"));
+
+    @Test
+    void commandLinesRunWithoutAPrompt() throws Exception {
+        Result result = run("-Dlguest.commands=lguest:list; lguest:images");
+        assertEquals(0, result.status, result.toString());
+        assertTrue(result.out.contains("guests running: none"), result.toString());
+        assertTrue(result.out.contains("hello"), result.toString());
+    }
+
+    @Test
+    void aFailingCommandLineExitsNonZeroAndSaysWhy() throws Exception {
+        Result result = run("-Dlguest.commands=lguest:list; lguest:stop 42");
+        assertEquals(1, result.status, result.toString());
+        assertTrue(result.err.contains("no guest 42"), result.toString());
+    }
+
+    @Test
+    void runBootsHelloHeadlessAndExitsZeroOnPowerOff() throws Exception {
+        Result result = run("-Dlguest.run=hello");
+        assertEquals(0, result.status, result.toString());
+        assertTrue(result.out.startsWith("Hello from an lguest guest\n"), result.toString());
+        assertTrue(result.out.contains("PASS hello"), result.toString());
+    }
+
+    @Test
+    void runExitsNonZeroWithTheReasonWhenTheGuestIsKilled() throws Exception {
+        Result result = run("-Dlguest.run=bad-hcall");
+        assertEquals(1, result.status, result.toString());
+        assertTrue(result.err.contains("killed: Bad hypercall 99"), result.toString());
+    }
+
+    @Test
+    void runRefusesAnImageThatIsNotThere() throws Exception {
+        Result result = run("-Dlguest.run=no-such-image");
+        assertEquals(1, result.status, result.toString());
+        assertTrue(result.err.contains("no guest image named 'no-such-image'"), result.toString());
+    }
+
+    private record Result(int status, String out, String err) {
+        @Override
+        public String toString() {
+            return "status " + status + "\n--- out\n" + out + "--- err\n" + err;
+        }
+    }
+
+    private static Result run(String property) throws IOException, InterruptedException {
+        assertTrue(Files.isRegularFile(JAR), JAR + " is missing: build with mvn verify");
+        Path storage = Files.createTempDirectory("lguest-felix");
+        Path out = Files.createTempFile("lguest-out", ".txt");
+        Path err = Files.createTempFile("lguest-err", ".txt");
+        List<String> command = new ArrayList<>(List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+            "-Dorg.osgi.framework.storage=" + storage, "-Dgosh.args=--nointeractive",
+            "-Dorg.jline.terminal.dumb=true", property, "-jar", JAR.toString()));
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
+            .redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        process.getOutputStream().close();
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("the runtime did not exit within 120 s: " + String.join(" ", command));
+        }
+        return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+            Files.readString(err, StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,95 @@
+package org.lguest.itest;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+import javax.inject.Inject;
+
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.lguest.api.guest.Guest;
+import org.lguest.api.guest.GuestManager;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+
+/** The lguest: Gogo commands against real guests. */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class ShellCommandsIT {
+
+    @Inject
+    private CommandProcessor commands;
+
+    @Inject
+    private GuestManager launcher;
+
+    @Configuration
+    public Option[] config() {
+        return Container.withBundlesUnderTest();
+    }
+
+    @Test
+    public void launchListRegsIrqAndStop() throws Exception {
+        String started = execute("lguest:launch halt-irq");
+        assertTrue(started, started.matches("guest \\d+ started: halt-irq"));
+        int id = Integer.parseInt(started.split(" ")[1]);
+        Guest guest = launcher.guest(id).orElseThrow();
+
+        String list = execute("lguest:list");
+        assertTrue(list, list.contains("halt-irq") && list.contains("RUNNING"));
+
+        String regs = execute("lguest:regs " + id);
+        assertTrue(regs, regs.contains("ip ") && regs.contains("cs    00000061"));
+
+        // halt-irq waits for irq 5; the shell's irq wakes it and it powers off.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        Guest.Outcome outcome = null;
+        while (outcome == null && System.nanoTime() < deadline) {
+            execute("lguest:irq " + id + " 5");
+            try {
+                outcome = guest.outcome().toCompletableFuture().get(200, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // not halted yet: send it again
+            }
+        }
+        assertEquals(Guest.State.POWERED_OFF, outcome.state());
+
+        String second = execute("lguest:launch halt-irq");
+        int other = Integer.parseInt(second.split(" ")[1]);
+        assertEquals("guest " + other + " stopped", execute("lguest:stop " + other));
+        assertEquals(Guest.State.STOPPED,
+            launcher.guest(other).orElseThrow().outcome().toCompletableFuture().get(30, TimeUnit.SECONDS).state());
+    }
+
+    @Test(expected = Exception.class)
+    public void anIrqPastTheLimitIsRefused() throws Exception {
+        String started = execute("lguest:launch halt-irq");
+        int id = Integer.parseInt(started.split(" ")[1]);
+        try {
+            execute("lguest:irq " + id + " 224");
+        } finally {
+            execute("lguest:stop " + id);
+        }
+    }
+
+    private String execute(String line) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+        CommandSession session = commands.createSession(System.in, print, print);
+        try {
+            return String.valueOf(session.execute(line));
+        } finally {
+            session.close();
+        }
+    }
+}
