@@ -8,7 +8,11 @@ public final class Errno {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
+    /** The Host could not run the guest's CPU (its backend failed); the guest is intact. */
+    public static final int EIO = 5;
     public static final int EBADF = 9;
+    /** Try again: a service the Host needs (vCPU backend, page-table manager) is not there yet. */
+    public static final int EAGAIN = 11;
     public static final int ENOMEM = 12;
     public static final int EFAULT = 14;
     public static final int EBUSY = 16;
@@ -25,6 +29,8 @@ public final class Errno {
             case EPERM -> "EPERM";
             case ENOENT -> "ENOENT";
             case EINTR -> "EINTR";
+            case EIO -> "EIO";
+            case EAGAIN -> "EAGAIN";
             case EBADF -> "EBADF";
             case ENOMEM -> "ENOMEM";
             case EFAULT -> "EFAULT";

@@ -56,7 +56,10 @@ public interface Vcpu extends AutoCloseable {
     /** As {@link #loadGdtEntry} for the three thread-local-storage entries ({@code LHCALL_LOAD_TLS}). */
     String loadTls(long[] descriptors);
 
-    /** Releases the engine; the state stays with the Host core. */
+    /**
+     * Releases the engine; the state stays with the Host core. May come from
+     * any thread (a backend going away), but never while {@link #run} runs.
+     */
     @Override
     void close();
 }

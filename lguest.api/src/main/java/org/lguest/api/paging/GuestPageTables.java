@@ -50,6 +50,9 @@ public interface GuestPageTables extends AutoCloseable {
      * A page fault on CPU {@code cpu}: fill the shadow from the guest's own
      * tables when they allow the access.
      *
+     * A page the shadow already maps with the access allowed answers
+     * {@link Fault#FILLED}: the Host pins pages (the guest's kernel stack) this way.
+     *
      * @param errorCode the x86 page-fault error code (present, write, user bits)
      */
     Fault demandPage(int cpu, long vaddr, int errorCode);

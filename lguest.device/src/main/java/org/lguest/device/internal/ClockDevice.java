@@ -1,0 +1,70 @@
+package org.lguest.device.internal;
+
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/*H:200
+ * The Guest Clock.
+ *
+ * There are two sources of virtual interrupts: the Launcher sending
+ * interrupts for virtual devices, and the Guest timer interrupt. The Guest
+ * uses LHCALL_SET_CLOCKEVENT to tell us how long to the next timer
+ * interrupt (in nanoseconds); we arm a timer on the Host's scheduler, and
+ * when it expires it raises interrupt 0, which also wakes a halted CPU and
+ * kicks a running one. 0 means "turn off the clock".
+ */
+final class ClockDevice {
+    private final ScheduledExecutorService scheduler;
+    private final Interrupts interrupts;
+    private final Cpu cpu;
+    private ScheduledFuture<?> armed;
+    /** Bumped by every set and cancel, so a callback already under way for an older timer does nothing. */
+    private long generation;
+
+    ClockDevice(ScheduledExecutorService scheduler, Interrupts interrupts, Cpu cpu) {
+        this.scheduler = scheduler;
+        this.interrupts = interrupts;
+        this.cpu = cpu;
+    }
+
+    /** guest_set_clockevent(): restart the timer {@code deltaNanos} from now, or stop it. */
+    synchronized void set(long deltaNanos) {
+        cancel();
+        if (deltaNanos == 0 || cpu.lg.closed) {
+            return;
+        }
+        long mine = generation;
+        try {
+            armed = scheduler.schedule(() -> expired(mine), deltaNanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            // The Host is shutting down: no more clock ticks for anyone.
+            armed = null;
+        }
+    }
+
+    /** hrtimer_cancel(). */
+    synchronized void cancel() {
+        generation++;
+        if (armed != null) {
+            armed.cancel(false);
+            armed = null;
+        }
+    }
+
+    synchronized boolean isArmed() {
+        return armed != null && !armed.isDone();
+    }
+
+    /* clockdev_fn(): remember the first interrupt is the timer interrupt. */
+    private void expired(long mine) {
+        synchronized (this) {
+            if (mine != generation) {
+                return;
+            }
+            armed = null;
+        }
+        interrupts.setInterrupt(cpu, 0);
+    }
+}

@@ -1,2 +1,0 @@
-package org.lguest.device.internal;
-class Placeholder {}
