@@ -31,6 +31,7 @@ require_maven() {
 
 require_guest_toolchain() {
   command -v gcc >/dev/null || die "gcc is missing: apt-get install gcc gcc-multilib (it builds the guest images)."
+  command -v make >/dev/null || die "make is missing: apt-get install make (it builds the guest images)."
   echo 'int x;' | gcc -m32 -ffreestanding -nostdlib -c -x c -o /dev/null - 2>/dev/null \
     || die "gcc cannot build 32-bit guests: apt-get install gcc-multilib."
 }
