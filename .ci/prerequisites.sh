@@ -1,5 +1,6 @@
 # Checks shared by ./lguest, ./test and .ci/run: each says in one line what is
 # missing and how to get it.
+# (No 'grep -q' after a pipe: under pipefail its early exit fails the writer.)
 die() { echo "lguest: $*" >&2; exit 1; }
 
 # Sets JAVA to a JDK 25 (JAVA_HOME first, then Temurin's usual place, then PATH).
@@ -7,12 +8,12 @@ require_jdk25() {
   local candidates=("${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64)
   local home
   for home in "${candidates[@]}"; do
-    if [ -n "$home" ] && [ -x "$home/bin/java" ] && "$home/bin/java" -version 2>&1 | grep -q 'version "25'; then
+    if [ -n "$home" ] && [ -x "$home/bin/java" ] && "$home/bin/java" -version 2>&1 | grep 'version "25' >/dev/null; then
       export JAVA_HOME="$home" JAVA="$home/bin/java"
       return 0
     fi
   done
-  if command -v java >/dev/null && java -version 2>&1 | grep -q 'version "25'; then
+  if command -v java >/dev/null && java -version 2>&1 | grep 'version "25' >/dev/null; then
     export JAVA=java
     return 0
   fi
@@ -20,7 +21,7 @@ require_jdk25() {
 }
 
 require_unicorn() {
-  if ! ldconfig -p 2>/dev/null | grep -q 'libunicorn\.so\.2'; then
+  if ! ldconfig -p 2>/dev/null | grep 'libunicorn\.so\.2' >/dev/null; then
     die "libunicorn2 is missing: apt-get install libunicorn2 (the guest CPU emulator)."
   fi
 }
