@@ -62,7 +62,8 @@ public class Launcher implements GuestManager {
     public Guest launch(LaunchOptions options) throws LaunchException {
         ElfImage elf = ElfImage.parse(options.image(), catalog.read(options.image()));
         int memory = options.memoryMiB() == LaunchOptions.DEFAULT_MEMORY_MIB ? config.memory_mib() : options.memoryMiB();
-        RunningGuest guest = new RunningGuest(ids.incrementAndGet(), options.image(), elf, memory, options.console(), device);
+        RunningGuest guest = new RunningGuest(ids.incrementAndGet(), options.image(), options.commandLine(), elf, memory,
+            options.console(), device);
         guests.put(guest.id(), guest);
         try {
             guest.start();

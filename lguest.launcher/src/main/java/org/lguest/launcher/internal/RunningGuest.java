@@ -42,6 +42,7 @@ final class RunningGuest implements Guest {
     /** Pages of a known pattern on each side of guest RAM: a Host that wrote outside the guest would show here. */
     private static final long GUARD_BYTES = 4 * PAGE;
     private static final byte GUARD_PATTERN = (byte) 0xA5;
+    private static final long BACKEND_RETRY_MILLIS = 20;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final int id;
@@ -58,12 +59,13 @@ final class RunningGuest implements Guest {
     private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
     private final AtomicLong exits = new AtomicLong();
     private volatile String stopReason;
+    private boolean waitingForBackend;
     private MemorySegment ram;
     private MemorySegment guardBelow;
     private MemorySegment guardAbove;
 
-    RunningGuest(int id, String image, ElfImage elf, int memoryMiB, OutputStream console, LguestDevice device)
-            throws LaunchException {
+    RunningGuest(int id, String image, String commandLine, ElfImage elf, int memoryMiB, OutputStream console,
+            LguestDevice device) throws LaunchException {
         this.id = id;
         this.image = image;
         this.memoryBytes = (long) memoryMiB << 20;
@@ -79,7 +81,7 @@ final class RunningGuest implements Guest {
             arena.close();
             throw new LaunchException("cannot allocate " + memoryMiB + " MiB of guest memory; ask for less");
         }
-        BootParams.write(ram, memoryBytes, image);
+        BootParams.write(ram, memoryBytes, commandLine);
         try {
             elf.load(ram, memoryBytes);
         } catch (LaunchException e) {
@@ -142,6 +144,12 @@ final class RunningGuest implements Guest {
                 Thread.interrupted();
                 continue;
             }
+            if (n == -Errno.EAGAIN) {
+                // No vCPU backend right now (one is being replaced): the guest waits, intact.
+                awaitBackend();
+                continue;
+            }
+            waitingForBackend = false;
             exits.incrementAndGet();
             if (n == -Errno.ENOENT) {
                 String reason = deathReason(buffer);
@@ -172,6 +180,19 @@ final class RunningGuest implements Guest {
             if (outcome.isDone()) {
                 return;
             }
+        }
+    }
+
+    private void awaitBackend() {
+        if (!waitingForBackend) {
+            waitingForBackend = true;
+            System.getLogger(RunningGuest.class.getName()).log(System.Logger.Level.WARNING,
+                "guest " + id + " waits for a vCPU backend (is lguest.cpu.x86 active?)");
+        }
+        try {
+            Thread.sleep(BACKEND_RETRY_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
