@@ -60,6 +60,7 @@ final class RunningGuest implements Guest {
     private final AtomicLong exits = new AtomicLong();
     private volatile String stopReason;
     private boolean waitingForBackend;
+    private volatile long finalCpuNanos;
     private MemorySegment ram;
     private MemorySegment guardBelow;
     private MemorySegment guardAbove;
@@ -234,6 +235,9 @@ final class RunningGuest implements Guest {
 
     private synchronized void finish(State end, String reason) {
         if (!outcome.isDone()) {
+            if (Thread.currentThread() == cpuThread) {
+                finalCpuNanos = THREADS.getCurrentThreadCpuTime();
+            }
             file.close();
             if (!guardsIntact()) {
                 // Not the guest's doing: the Host reached memory that was never the guest's.
@@ -280,7 +284,7 @@ final class RunningGuest implements Guest {
 
     @Override
     public Duration cpuTime() {
-        long nanos = cpuThread.isAlive() ? THREADS.getThreadCpuTime(cpuThread.threadId()) : -1;
+        long nanos = outcome.isDone() ? finalCpuNanos : THREADS.getThreadCpuTime(cpuThread.threadId());
         return Duration.ofNanos(Math.max(nanos, 0));
     }
 
