@@ -115,6 +115,14 @@ class UnicornVcpuTest {
     }
 
     @Test
+    void anInvalidOpcodeIsATrapForTheGuestNotAnEngineFailure() throws VcpuException {
+        guest.code(CODE, 0x0F, 0x0B, 0x0F, 0x0B); // ud2; ud2
+        assertEquals(VcpuExit.trap(6, 0, 0, CODE), guest.vcpu.run());
+        guest.state.regs().set(org.lguest.api.cpu.Reg.EIP, (int) CODE + 2);
+        assertEquals(VcpuExit.trap(6, 0, 0, CODE + 2), guest.vcpu.run(), "and again: nothing escalates");
+    }
+
+    @Test
     void theGuestCannotUseTheEntryGate() throws VcpuException {
         guest.code(CODE, 0x9A, 0, 0, 0, 0, 0x07, 0x00); // lcall $0x07,$0: the entry gate's selector
         assertEquals(VcpuExit.trap(GP, 0x04, 0, CODE), guest.vcpu.run(), "no LDT while the guest runs");

@@ -212,6 +212,11 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** {@code UC_ERR_INSN_INVALID}: Unicorn 2.0.1 ends the run with it for #UD (ud2, an undefined opcode, int $6). */
+    private static final int UC_ERR_INSN_INVALID = 10;
+    /** The x86 vector of an invalid-opcode fault. */
+    public static final int INVALID_OPCODE = 6;
+
     /**
      * Runs from {@code begin} until an interrupt or exception (its vector is
      * returned), a {@link #stop}, or {@code until} (both return -1).
@@ -234,6 +239,10 @@ public final class Engine implements AutoCloseable {
             throw new UnicornException(String.format("uc_emu_start(%#x): %s at %#x: the engine has no memory there and the shadow "
                     + "page tables do not map that page to guest RAM (Unicorn 2.0.1 uses the virtual address as the physical one)", begin,
                     unicorn.message(error), unmappedAddress), error);
+        }
+        if (error == UC_ERR_INSN_INVALID && interrupt < 0) {
+            // Unicorn ends the run for #UD instead of raising it to the hook: it is still a trap for the guest.
+            return INVALID_OPCODE;
         }
         unicorn.check(String.format("uc_emu_start(%#x)", begin), error);
         return interrupt;
