@@ -47,7 +47,7 @@ public class GuestImagesIT {
         List<String> images = launcher.images();
         for (String name : List.of("hello", "hcalls", "faults", "timer", "halt-irq", "async", "restart", "tls-gdt",
                 "pagetables", "isolation", "isolation-limit", "bad-gdt-dpl0", "bad-idt-segment", "bad-switcher-pte",
-                "hcall-before-init", "bad-hcall")) {
+                "hcall-before-init", "bad-hcall", "fuzz")) {
             assertTrue(name + " in " + images, images.contains(name));
         }
     }
