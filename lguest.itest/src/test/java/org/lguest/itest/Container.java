@@ -7,6 +7,7 @@ import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 import static org.ops4j.pax.exam.CoreOptions.vmOption;
 
 import java.io.File;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -33,7 +34,7 @@ final class Container {
             throw new IllegalStateException("no bundles in " + folder + ": run 'mvn verify' so they are built and copied");
         }
         Arrays.sort(jars, Comparator.comparing(File::getName));
-        List<Option> all = new java.util.ArrayList<>();
+        List<Option> all = new ArrayList<>();
         for (File jar : jars) {
             UrlProvisionOption option = bundle(jar.toURI().toString());
             all.add(option.start());

@@ -6,6 +6,7 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +58,7 @@ final class ImageCatalog {
             return null;
         }
         Enumeration<URL> entries = bundle.findEntries(folder.strip(), "*.elf", false);
-        List<String> names = new java.util.ArrayList<>();
+        List<String> names = new ArrayList<>();
         synchronized (images) {
             while (entries != null && entries.hasMoreElements()) {
                 URL url = entries.nextElement();

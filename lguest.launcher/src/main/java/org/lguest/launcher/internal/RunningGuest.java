@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.lguest.api.abi.Errno;
+import org.lguest.api.abi.Lguest;
 import org.lguest.api.abi.Lhcall;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
@@ -324,7 +325,7 @@ final class RunningGuest implements Guest {
         long answer = Words.write(file, CPU, Lhreq.IRQ, irq);
         if (answer < 0) {
             throw new LaunchException("LHREQ_IRQ " + irq + ": " + Errno.name((int) answer)
-                + (answer == -Errno.EINVAL ? " (irqs are 0 to " + (org.lguest.api.abi.Lguest.LGUEST_IRQS - 1) + ")" : ""));
+                + (answer == -Errno.EINVAL ? " (irqs are 0 to " + (Lguest.LGUEST_IRQS - 1) + ")" : ""));
         }
     }
 
