@@ -13,6 +13,7 @@ import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuBackend;
 import org.lguest.api.cpu.VcpuException;
 import org.lguest.api.cpu.VcpuState;
+import org.lguest.cpu.x86.internal.unicorn.BlockBoundaryStops;
 import org.lguest.cpu.x86.internal.unicorn.Unicorn;
 import org.lguest.cpu.x86.internal.unicorn.UnicornException;
 import org.osgi.service.component.annotations.Activate;
@@ -20,8 +21,9 @@ import org.osgi.service.component.annotations.Component;
 
 /**
  * Guest CPUs on Unicorn. Activation binds libunicorn.so.2 and calibrates the
- * fix for unicorn issue #1883; either failing stops the component with one
- * line saying why.
+ * fix for unicorn issue #1883 and the flag that keeps kicks at block
+ * boundaries; any of them failing stops the component with one line saying
+ * why.
  */
 @Component(service = VcpuBackend.class)
 public final class UnicornBackend implements VcpuBackend {
@@ -30,6 +32,7 @@ public final class UnicornBackend implements VcpuBackend {
 
     private final Unicorn unicorn;
     private final ContextLayout layout;
+    private final BlockBoundaryStops stops;
     /** Per guest: the page table that maps the switcher pages of all its CPUs. */
     private final Map<HostArea, GuestSwitchers> guests = new WeakHashMap<>();
 
@@ -41,6 +44,7 @@ public final class UnicornBackend implements VcpuBackend {
     UnicornBackend(Unicorn unicorn) {
         this.unicorn = unicorn;
         this.layout = ContextLayout.calibrate(unicorn);
+        this.stops = BlockBoundaryStops.calibrate(unicorn);
     }
 
     @Override
@@ -50,8 +54,9 @@ public final class UnicornBackend implements VcpuBackend {
 
     /** What calibration found; for diagnostics. */
     String describe() {
-        return String.format("Unicorn %s, uc_context offsets: old_exception %d, error_code %d, exception_is_int %d",
-                unicorn.version(), layout.oldException(), layout.errorCode(), layout.exceptionIsInt());
+        return String.format("Unicorn %s, uc_context offsets: old_exception %d, error_code %d, exception_is_int %d; "
+                + "exit-request flag at %#x", unicorn.version(), layout.oldException(), layout.errorCode(), layout.exceptionIsInt(),
+                stops.flagOffset());
     }
 
     @Override
@@ -63,7 +68,7 @@ public final class UnicornBackend implements VcpuBackend {
                 switchers = guests.computeIfAbsent(machine.hostArea(), GuestSwitchers::new);
                 switcher = switchers.forCpu(state.id());
             }
-            return new UnicornVcpu(unicorn, layout, machine, state, switcher, switchers.entry);
+            return new UnicornVcpu(unicorn, layout, stops, machine, state, switcher, switchers.entry);
         } catch (UnicornException | IllegalArgumentException | IllegalStateException e) {
             throw new VcpuException("cannot create guest CPU " + state.id() + ": " + e.getMessage(), e);
         }

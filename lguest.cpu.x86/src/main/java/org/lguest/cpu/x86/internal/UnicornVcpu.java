@@ -13,6 +13,7 @@ import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuException;
 import org.lguest.api.cpu.VcpuExit;
 import org.lguest.api.cpu.VcpuState;
+import org.lguest.cpu.x86.internal.unicorn.BlockBoundaryStops;
 import org.lguest.cpu.x86.internal.unicorn.Engine;
 import org.lguest.cpu.x86.internal.unicorn.Unicorn;
 import org.lguest.cpu.x86.internal.unicorn.UnicornException;
@@ -75,7 +76,8 @@ final class UnicornVcpu implements Vcpu {
     private volatile long runGeneration;
     private volatile boolean closed;
 
-    UnicornVcpu(Unicorn unicorn, ContextLayout layout, GuestMachine machine, VcpuState state, Switcher switcher, int switcherEntry) {
+    UnicornVcpu(Unicorn unicorn, ContextLayout layout, BlockBoundaryStops stops, GuestMachine machine, VcpuState state,
+            Switcher switcher, int switcherEntry) {
         this.layout = layout;
         this.state = state;
         this.switcher = switcher;
@@ -86,6 +88,7 @@ final class UnicornVcpu implements Vcpu {
         }
         this.engine = Engine.open(unicorn);
         try {
+            stops.apply(engine);
             engine.mapPointer(0, ram);
             engine.mapPointer(machine.hostArea().base(), machine.hostArea().memory());
             switcher.install(engine);
@@ -322,7 +325,8 @@ final class UnicornVcpu implements Vcpu {
     public void kick() {
         kickRequested.set(true);
         long generation = runGeneration;
-        // uc_emu_stop is lost if it lands just before emulation begins: repeat until this run ends.
+        // uc_emu_stop is lost if it lands just before emulation begins: repeat until this run ends. It takes effect at
+        // the next block boundary (BlockBoundaryStops), so the EIP the run ends with is exact.
         for (int i = 0; i < KICK_RETRIES && running && kickRequested.get() && runGeneration == generation && !closed; i++) {
             engine.stop();
             LockSupport.parkNanos(KICK_RETRY_NANOS);

@@ -1,5 +1,6 @@
 package org.lguest.cpu.x86.internal;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -145,6 +148,46 @@ class UnicornVcpuTest {
         }
         guest.vcpu.kick();
         assertEquals(VcpuExit.kicked(CODE), guest.vcpu.run(), "a kick before the run makes it return at once");
+    }
+
+    /**
+     * FUZZ-FINDINGS.md finding 1: a kick that landed in the middle of a
+     * translated block made the engine resume at a stale EIP, so an
+     * instruction already done ran again. A register and a memory word are
+     * counted up together in two blocks while another thread kicks; at every
+     * stop they must agree.
+     */
+    @Test
+    void kicksFromAnotherThreadNeverRepeatAnInstruction() throws Exception {
+        int word = 0x8000;
+        guest.code(CODE,
+                0x41,                                  // inc %ecx
+                0xFF, 0x05, 0x00, 0x80, 0x00, 0x00,    // incl 0x8000
+                0xEB, 0x00,                            // jmp .+2: a second block
+                0xA1, 0x00, 0x80, 0x00, 0x00,          // mov 0x8000,%eax
+                0x39, 0xC8,                            // cmp %ecx,%eax
+                0x75, 0x02,                            // jne out
+                0xEB, 0xEC,                            // jmp CODE
+                INT_1F, INT_ARG);                      // out: a hypercall ends the run
+        guest.set(Reg.ECX, 0);
+        var stop = new AtomicBoolean();
+        Thread kicker = Thread.ofPlatform().start(() -> {
+            while (!stop.get()) {
+                guest.vcpu.kick();
+                LockSupport.parkNanos(20_000);
+            }
+        });
+        try {
+            for (int kicks = 0; kicks < 3_000; kicks++) {
+                VcpuExit exit = guest.vcpu.run();
+                int counted = guest.ram.get(JAVA_INT, word);
+                assertEquals(VcpuExit.Kind.KICKED, exit.kind(), () -> "after " + counted + " steps: " + exit);
+                assertEquals(counted, guest.reg(Reg.ECX), "the register and the memory word count together");
+            }
+        } finally {
+            stop.set(true);
+            kicker.join();
+        }
     }
 
     @Test

@@ -124,6 +124,35 @@ public final class Engine implements AutoCloseable {
         return false;
     }
 
+    /** Stops the run when the guest is about to execute the instruction at {@code address} (a code hook; for probes). */
+    public void stopAt(long address) {
+        try {
+            var target = MethodHandles.lookup()
+                    .findVirtual(Engine.class, "onCode", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class,
+                            MemorySegment.class))
+                    .bindTo(this);
+            MemorySegment stub = unicorn.linker.upcallStub(target, FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS), arena);
+            MemorySegment hook = arena.allocate(JAVA_LONG);
+            unicorn.check("uc_hook_add(UC_HOOK_CODE)",
+                    (int) unicorn.hookAdd.invokeExact(handle, hook, Unicorn.UC_HOOK_CODE, stub, MemorySegment.NULL, address, address));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_hook_add", t);
+        }
+    }
+
+    private void onCode(MemorySegment uc, long address, int size, MemorySegment user) {
+        try {
+            int ignored = (int) unicorn.emuStop.invokeExact(uc);
+        } catch (Throwable t) {
+            hookFailure = t;
+        }
+    }
+
+    /** Sets one byte of Unicorn's own engine structure; only {@link BlockBoundaryStops} knows which. */
+    void setEngineByte(long offset, byte value) {
+        handle.reinterpret(offset + 1).set(JAVA_BYTE, offset, value);
+    }
+
     public void onUnmapped(UnmappedHandler handler) {
         this.unmappedHandler = handler;
     }

@@ -27,6 +27,7 @@ public final class Unicorn {
     /** UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED | UC_HOOK_MEM_FETCH_UNMAPPED */
     static final int UC_HOOK_MEM_UNMAPPED = 0x70;
     static final int UC_HOOK_INSN = 2;
+    static final int UC_HOOK_CODE = 4;
     static final int UC_X86_INS_IN = 218, UC_X86_INS_OUT = 500;
     public static final int UC_PROT_ALL = 7;
 
@@ -59,6 +60,8 @@ public final class Unicorn {
     /** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2) and UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0) from unicorn.h. */
     static final int CTL_REMOVE_CACHE = 0x4800_0009, CTL_FLUSH_CODE = 0x4000_000A;
     final Linker linker = Linker.nativeLinker();
+    /** The machine code of Unicorn's exit-check generator, read by {@link BlockBoundaryStops}; NULL when not exported. */
+    final MemorySegment exitCheckCode;
 
     private Unicorn(SymbolLookup lib) {
         open = bind(lib, "uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
@@ -91,6 +94,7 @@ public final class Unicorn {
         ctlRemoveCache = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG),
                 Linker.Option.firstVariadicArg(2));
         ctlFlushCode = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
+        exitCheckCode = lib.find(BlockBoundaryStops.SYMBOL).orElse(MemorySegment.NULL);
     }
 
     /** Binds {@link #LIBRARY}; the library stays loaded for the life of the JVM (it cannot be unloaded safely). */

@@ -1,0 +1,113 @@
+package org.lguest.cpu.x86.internal.unicorn;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Makes a stop from another thread take effect only between translated
+ * blocks, where Unicorn knows the guest's EIP.
+ * <p>
+ * Why: Unicorn 2.0.1 compiles an exit check after every guest memory access
+ * ({@code check_exit_request}), so that a hook can stop emulation at once.
+ * A {@code uc_emu_stop} from another thread (our kick) can hit one of those
+ * checks in the middle of a block; the block then leaves with "not started"
+ * and the engine reports a stale EIP, so the instructions already done run
+ * again (lguest.itest/FUZZ-FINDINGS.md, finding 1: an {@code incl} counted
+ * twice). The check at the start of each block is separate and always syncs
+ * EIP correctly.
+ * <p>
+ * Unicorn has a per-engine flag that leaves the mid-block checks out of the
+ * code it translates ({@code uc_struct.no_exit_request}, used for ARM IT
+ * blocks). Its offset is not exported: it is read from the machine code of
+ * the exported {@code check_exit_request_x86_64}, whose first two
+ * instructions load {@code tcg_ctx->uc} and compare that flag with zero,
+ * and then confirmed on a probe engine. Nothing is hard-coded; a library
+ * built otherwise is refused with a message.
+ * <p>
+ * What the flag costs: a hook that stops emulation now stops it at the end
+ * of the block rather than after the access. The backend's hooks do not rely
+ * on that: faults and interrupts leave through QEMU's exception path, and an
+ * access to memory the engine lacks is fatal for the guest anyway.
+ *
+ * @param flagOffset byte offset of {@code no_exit_request} in Unicorn's engine structure
+ */
+public record BlockBoundaryStops(long flagOffset) {
+    static final String SYMBOL = "check_exit_request_x86_64";
+    private static final int PROBE_CODE = 0x1000;
+    /** inc %ecx three times, then hlt: one translated block. */
+    private static final byte[] PROBE = {0x41, 0x41, 0x41, (byte) 0xF4};
+    private static final long PROBE_END = PROBE_CODE + 3;
+
+    /** Leaves the mid-block exit checks out of everything this engine translates; call before it runs. */
+    public void apply(Engine engine) {
+        engine.setEngineByte(flagOffset, (byte) 1);
+    }
+
+    /**
+     * Finds the flag and checks it does what it should.
+     *
+     * @throws IllegalStateException when the code does not look as expected or the probe disagrees
+     */
+    public static BlockBoundaryStops calibrate(Unicorn unicorn) {
+        BlockBoundaryStops stops = new BlockBoundaryStops(locate(unicorn.exitCheckCode));
+        int withChecks = probe(unicorn, null);
+        int withoutChecks = probe(unicorn, stops);
+        if (withChecks != 1 || withoutChecks != 3) {
+            throw new IllegalStateException(String.format("Unicorn's exit-request flag at offset %#x does not behave as expected "
+                    + "(a stop from a code hook ran %d of 3 instructions, %d with the flag set; expected 1 and 3): "
+                    + "this libunicorn build is not the 2.0.1 the backend was made for", stops.flagOffset, withChecks, withoutChecks));
+        }
+        return stops;
+    }
+
+    /**
+     * {@code mov disp32(%rdi),%rax} (tcg_ctx->uc), then {@code cmpb $0,disp32(%rax)}:
+     * the second displacement is the flag's offset.
+     */
+    static long locate(MemorySegment code) {
+        if (code == null || code.equals(MemorySegment.NULL)) {
+            throw new IllegalStateException("Unicorn exports no " + SYMBOL + ": cannot make stops wait for a block boundary; "
+                    + "this libunicorn is not the 2.0.x the backend was made for");
+        }
+        MemorySegment bytes = code.reinterpret(16);
+        boolean loadsUc = u8(bytes, 0) == 0x48 && u8(bytes, 1) == 0x8B && u8(bytes, 2) == 0x87;
+        boolean comparesByte = u8(bytes, 7) == 0x80 && u8(bytes, 8) == 0xB8 && u8(bytes, 13) == 0x00;
+        boolean branches = u8(bytes, 14) == 0x74 || u8(bytes, 14) == 0x75;
+        if (!loadsUc || !comparesByte || !branches) {
+            throw new IllegalStateException(String.format("%s does not start as in Unicorn 2.0.1 (bytes %s): cannot find the exit-request "
+                    + "flag, and without it a kick can make a guest instruction run twice", SYMBOL, hex(bytes)));
+        }
+        return Integer.toUnsignedLong(bytes.get(JAVA_INT.withByteAlignment(1), 9));
+    }
+
+    /** How many of the probe's three instructions ran when a code hook on the second one asked to stop. */
+    private static int probe(Unicorn unicorn, BlockBoundaryStops stops) {
+        try (Arena arena = Arena.ofConfined(); Engine engine = Engine.open(unicorn)) {
+            if (stops != null) {
+                stops.apply(engine);
+            }
+            MemorySegment ram = arena.allocate(64 * 1024, 4096);
+            MemorySegment.copy(PROBE, 0, ram, JAVA_BYTE, PROBE_CODE, PROBE.length);
+            engine.mapPointer(0, ram);
+            engine.stopAt(PROBE_CODE + 1);
+            engine.write(Unicorn.ECX, 0);
+            engine.run(PROBE_CODE, PROBE_END);
+            return (int) engine.read(Unicorn.ECX);
+        }
+    }
+
+    private static int u8(MemorySegment bytes, long at) {
+        return Byte.toUnsignedInt(bytes.get(JAVA_BYTE, at));
+    }
+
+    private static String hex(MemorySegment bytes) {
+        StringBuilder text = new StringBuilder();
+        for (long i = 0; i < bytes.byteSize(); i++) {
+            text.append(String.format("%02x", u8(bytes, i)));
+        }
+        return text.toString();
+    }
+}
