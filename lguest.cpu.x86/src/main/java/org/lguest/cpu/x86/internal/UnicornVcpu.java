@@ -50,6 +50,8 @@ final class UnicornVcpu implements Vcpu {
     private static final int EFLAGS_GUEST_MASK = 0x0024_0FD5;
     private static final int EFLAGS_FIXED = 0x2;
     private static final int GENERAL_PROTECTION = 13, PAGE_FAULT = 14;
+    /** {@code int imm8}: opcode and vector. */
+    private static final int INT_N_LENGTH = 2;
     private static final int KICK_RETRY_NANOS = 20_000, KICK_RETRIES = 5_000;
 
     private final Engine engine;
@@ -224,6 +226,11 @@ final class UnicornVcpu implements Vcpu {
         }
         MemorySegment context = engine.saveContext();
         if (layout.isSoftwareInterrupt(context)) {
+            if (vector == Engine.INVALID_OPCODE) {
+                // Unicorn ends the run for int $6 as for #UD, before it moves EIP past the int (cd 06) as for any other n.
+                eip += INT_N_LENGTH;
+                regs.set(Reg.EIP, (int) eip);
+            }
             return softwareInterrupt(vector, eip);
         }
         int errorCode = pushesErrorCode(vector) ? layout.errorCode(context) : 0;

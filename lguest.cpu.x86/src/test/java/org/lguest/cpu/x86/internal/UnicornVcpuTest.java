@@ -126,6 +126,14 @@ class UnicornVcpuTest {
     }
 
     @Test
+    void intSixIsASoftwareInterruptWithEipPastIt() throws VcpuException {
+        guest.code(CODE, 0xCD, 0x06, 0xCD, 0x06); // int $6; int $6
+        assertEquals(VcpuExit.softwareInterrupt(6, CODE + 2), guest.vcpu.run(), "the Host decides by the gate's DPL, as for any int n");
+        assertEquals(CODE + 2, guest.reg(Reg.EIP));
+        assertEquals(VcpuExit.softwareInterrupt(6, CODE + 4), guest.vcpu.run(), "and it resumes past it");
+    }
+
+    @Test
     void theGuestCannotUseTheEntryGate() throws VcpuException {
         guest.code(CODE, 0x9A, 0, 0, 0, 0, 0x07, 0x00); // lcall $0x07,$0: the entry gate's selector
         assertEquals(VcpuExit.trap(GP, 0x04, 0, CODE), guest.vcpu.run(), "no LDT while the guest runs");
