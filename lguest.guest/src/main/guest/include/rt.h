@@ -61,6 +61,10 @@ extern const char *boot_problem; /* non-null when there is no usable RAM entry *
 
 /* ---- console: one NOTIFY per line, the newline added here ---- */
 void say(const char *fmt, ...) PRINTF(1, 2);
+/* When set, say() (and so pass()) hands each line, newline included, to
+ * this instead of the early console (a virtio console, see virtio.h).
+ * fail() clears it and always uses the early console. */
+extern void (*say_hook)(const char *line, u32 len);
 /* "PASS <image>", then power off. */
 NORETURN void pass(void);
 /* "FAIL <image>: <why>", then power off. */

@@ -139,6 +139,8 @@ int async_hcall(u32 call, u32 arg1, u32 arg2, u32 arg3, u32 arg4)
 
 /* ------------------------------------------------------------ console */
 
+void (*say_hook)(const char *line, u32 len);
+
 void say(const char *fmt, ...)
 {
     char buf[240];
@@ -148,7 +150,10 @@ void say(const char *fmt, ...)
     __builtin_va_end(ap);
     buf[n] = '\n';
     buf[n + 1] = 0;
-    hcall1(LHCALL_NOTIFY, (u32)buf);
+    if (say_hook)
+        say_hook(buf, (u32)n + 1);
+    else
+        hcall1(LHCALL_NOTIFY, (u32)buf);
 }
 
 NORETURN void power_off(void)
@@ -179,6 +184,7 @@ NORETURN void fail(const char *fmt, ...)
     vformat(why, sizeof(why), fmt, ap);
     __builtin_va_end(ap);
     irq_disable();
+    say_hook = 0; /* the early console: whatever broke may be the virtio console */
     say("FAIL %s: %s", image_name, why);
     power_off();
 }

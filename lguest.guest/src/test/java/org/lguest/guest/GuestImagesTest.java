@@ -54,7 +54,7 @@ class GuestImagesTest {
     /** The images the rest of the project asks for by name. */
     private static final Set<String> REQUIRED = Set.of("hello", "hcalls", "faults", "timer", "halt-irq", "async",
         "restart", "tls-gdt", "bad-gdt-dpl0", "bad-idt-segment", "hcall-before-init", "bad-hcall", "pagetables",
-        "isolation", "fuzz");
+        "isolation", "fuzz", "demo", "demo-peer");
 
     private static Map<String, String> index() throws IOException {
         URL url = GuestImagesTest.class.getClassLoader().getResource(FOLDER + "index.txt");
