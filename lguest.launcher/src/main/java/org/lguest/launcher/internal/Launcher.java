@@ -11,6 +11,7 @@ import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
 import org.lguest.api.guest.LaunchException;
 import org.lguest.api.guest.LaunchOptions;
+import org.lguest.api.virtio.VirtioBusFactory;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -23,7 +24,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 /**
  * The Launcher: lguest's {@code tools/lguest/lguest.c} as a service. It
  * boots images through the {@link LguestDevice} exactly as a Launcher
- * process drove {@code /dev/lguest}, and keeps the guests it started.
+ * process drove {@code /dev/lguest}, puts each guest's virtio bus on it (the
+ * devices configured for it when it starts), and keeps the guests it started.
  */
 @Component(service = GuestManager.class, configurationPid = "org.lguest.launcher")
 @Designate(ocd = Launcher.Config.class)
@@ -39,17 +41,30 @@ public class Launcher implements GuestManager {
     }
 
     private final LguestDevice device;
+    private final VirtioBusFactory virtio;
+    private final BundleContext context;
     private final ImageCatalog catalog;
     private final Config config;
     private final AtomicInteger ids = new AtomicInteger();
     private final Map<Integer, RunningGuest> guests = new ConcurrentSkipListMap<>();
 
     @Activate
-    public Launcher(@Reference LguestDevice device, BundleContext context, Config config) {
+    public Launcher(@Reference LguestDevice device, @Reference VirtioBusFactory virtio, BundleContext context,
+            Config config) {
         this.device = device;
+        this.virtio = virtio;
+        this.context = context;
         this.config = config;
         this.catalog = new ImageCatalog(context);
         catalog.open();
+    }
+
+    /**
+     * A Launcher without a virtio platform: its guests get no devices. For
+     * composing it outside the framework (the benchmarks do).
+     */
+    public Launcher(LguestDevice device, BundleContext context, Config config) {
+        this(device, null, context, config);
     }
 
     @Deactivate
@@ -63,13 +78,16 @@ public class Launcher implements GuestManager {
         ElfImage elf = ElfImage.parse(options.image(), catalog.read(options.image()));
         int memory = options.memoryMiB() == LaunchOptions.DEFAULT_MEMORY_MIB ? config.memory_mib() : options.memoryMiB();
         RunningGuest guest = new RunningGuest(ids.incrementAndGet(), options.image(), options.commandLine(), elf, memory,
-            options.console(), device);
+            options.console(), device, virtio);
         guests.put(guest.id(), guest);
         try {
             guest.start();
         } catch (LaunchException e) {
             guests.remove(guest.id());
             throw e;
+        }
+        if (guest.bus() != null) {
+            GuestServices.publish(context, guest);
         }
         forgetOldGuests();
         return guest;

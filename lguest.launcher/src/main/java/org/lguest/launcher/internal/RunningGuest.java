@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.SubmissionPublisher;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,18 +25,25 @@ import org.lguest.api.abi.Lguest;
 import org.lguest.api.abi.Lhcall;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
+import org.lguest.api.device.Eventfd;
 import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestDevice;
 import org.lguest.api.device.LguestFile;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.LaunchException;
+import org.lguest.api.virtio.GuestRam;
+import org.lguest.api.virtio.VirtioBus;
+import org.lguest.api.virtio.VirtioBusFactory;
+import org.lguest.api.virtio.VirtioGuest;
 
 /**
- * One guest and its CPU thread. The thread initializes the guest (so it owns
- * CPU 0, as the seed requires), then loops on {@code read()} and does what
- * each answer asks: print the early console, hand back a trap, or end the
- * guest. Other threads reach the CPU only by queueing work and interrupting
- * the thread, whose {@code read()} then answers EINTR.
+ * One guest, its virtio bus and its CPU thread. The thread initializes the
+ * guest (so it owns CPU 0, as the seed requires), attaches an eventfd to each
+ * of the bus's notification addresses, then loops on {@code read()} and does
+ * what each answer asks: print the early console, emulate a device access or
+ * hand the trap back, or end the guest. Other threads reach the CPU only by
+ * queueing work and interrupting the thread, whose {@code read()} then
+ * answers EINTR.
  */
 final class RunningGuest implements Guest {
     private static final int CPU = 0;
@@ -44,6 +52,10 @@ final class RunningGuest implements Guest {
     private static final long GUARD_BYTES = 4 * PAGE;
     private static final byte GUARD_PATTERN = (byte) 0xA5;
     private static final long BACKEND_RETRY_MILLIS = 20;
+    /** The first device's interrupt: lguest keeps 0 for the timer. */
+    private static final int FIRST_DEVICE_IRQ = 1;
+    /** The devices' BARs, a page each: right above the PCI configuration window, far below the host area. */
+    private static final long DEVICE_BARS = PciConfigWindow.BASE + PciConfigWindow.SIZE;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final int id;
@@ -55,7 +67,10 @@ final class RunningGuest implements Guest {
     private final LguestFile file;
     private final Thread cpuThread;
     private final BlockingQueue<Runnable> cpuWork = new LinkedBlockingQueue<>();
-    private final CompletableFuture<Long> initialized = new CompletableFuture<>();
+    /** Completes with null once the Host has accepted the guest and its eventfds, or with why it refused. */
+    private final CompletableFuture<String> initialized = new CompletableFuture<>();
+    /** Bytes typed at the guest's console, for its virtio console. */
+    private final SubmissionPublisher<byte[]> consoleInput = new SubmissionPublisher<>();
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
     private final AtomicLong exits = new AtomicLong();
@@ -65,9 +80,13 @@ final class RunningGuest implements Guest {
     private MemorySegment ram;
     private MemorySegment guardBelow;
     private MemorySegment guardAbove;
+    /** The guest's devices; null without a virtio platform. */
+    private final VirtioBus bus;
+    private final TrapEmulator traps;
 
+    /** @param virtio the platform that builds the guest's bus, or null for a guest without devices */
     RunningGuest(int id, String image, String commandLine, ElfImage elf, int memoryMiB, OutputStream console,
-            LguestDevice device) throws LaunchException {
+            LguestDevice device, VirtioBusFactory virtio) throws LaunchException {
         this.id = id;
         this.image = image;
         this.memoryBytes = (long) memoryMiB << 20;
@@ -92,18 +111,46 @@ final class RunningGuest implements Guest {
         }
         task.map(ram);
         this.file = device.open(task);
+        try {
+            this.bus = virtio == null ? null : createBus(virtio);
+        } catch (LaunchException e) {
+            file.close();
+            arena.close();
+            throw e;
+        }
+        this.traps = new TrapEmulator(file, CPU, bus);
         this.cpuThread = Thread.ofPlatform().name("lguest-guest-" + id + "-cpu" + CPU).daemon()
             .unstarted(() -> run(elf.entry()));
+    }
+
+    /**
+     * The guest's bus: the PCI configuration window at 0xE0000000, its BARs
+     * right above it. The device region is where the page-table manager sends
+     * every access to the Launcher (past the page-frame limit, below the host
+     * area); keeping it well away from the end of RAM leaves the first frames
+     * past the limit answering as nothing, as they did before there were
+     * devices, for guests that probe their memory's end.
+     */
+    private VirtioBus createBus(VirtioBusFactory factory) throws LaunchException {
+        if (memoryBytes > PciConfigWindow.BASE) {
+            throw new LaunchException(String.format("%d MiB of guest memory reaches the PCI configuration window at %#x: ask for at"
+                + " most %d MiB", memoryBytes >> 20, PciConfigWindow.BASE, PciConfigWindow.BASE >> 20));
+        }
+        try {
+            return factory.create(new VirtioGuest(id, image, console, consoleInput), new GuestRam(ram, memoryBytes),
+                irq -> Words.write(file, CPU, Lhreq.IRQ, irq), DEVICE_BARS, FIRST_DEVICE_IRQ);
+        } catch (IllegalArgumentException e) {
+            throw new LaunchException("the guest's virtio devices do not fit: " + e.getMessage() + "; configure fewer devices", e);
+        }
     }
 
     /** Starts the CPU thread and waits until the Host has accepted the guest. */
     void start() throws LaunchException {
         cpuThread.start();
         try {
-            long answer = initialized.get(30, TimeUnit.SECONDS);
-            if (answer < 0) {
-                throw new LaunchException("the Host refused the guest: LHREQ_INITIALIZE answered "
-                    + Errno.name((int) answer));
+            String refused = initialized.get(30, TimeUnit.SECONDS);
+            if (refused != null) {
+                throw new LaunchException("the Host refused the guest: " + refused);
             }
         } catch (ExecutionException | TimeoutException e) {
             stop();
@@ -118,9 +165,10 @@ final class RunningGuest implements Guest {
     // The CPU thread: initialize, then read until the guest ends.
     private void run(long entry) {
         long answer = Words.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
-        initialized.complete(answer);
-        if (answer < 0) {
-            finish(State.KILLED, "LHREQ_INITIALIZE failed: " + Errno.name((int) answer));
+        String refused = answer < 0 ? "LHREQ_INITIALIZE answered " + Errno.name((int) answer) : attachEventfds();
+        initialized.complete(refused);
+        if (refused != null) {
+            finish(State.KILLED, refused);
             return;
         }
         MemorySegment buffer = arena.allocate(1024);
@@ -170,7 +218,7 @@ final class RunningGuest implements Guest {
             if (n == Lhreq.WORD) {
                 notification(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
             } else if (n == PendingTrap.SIZE) {
-                String failure = PendingTrap.handle(file, CPU, buffer);
+                String failure = traps.handle(PendingTrap.read(buffer));
                 if (failure != null) {
                     finish(State.KILLED, failure);
                     return;
@@ -183,6 +231,26 @@ final class RunningGuest implements Guest {
                 return;
             }
         }
+    }
+
+    /**
+     * Each queue's notification address gets its device's eventfd, so a
+     * guest's NOTIFY there wakes the device inside the Host and never comes
+     * out of {@code read()}. Null, or why the Host refused one.
+     */
+    private String attachEventfds() {
+        if (bus == null) {
+            return null;
+        }
+        for (var entry : bus.notifyAddresses().entrySet()) {
+            int fd = task.descriptors().install(entry.getValue());
+            long answer = Words.write(file, CPU, Lhreq.EVENTFD, entry.getKey(), fd);
+            if (answer < 0) {
+                return String.format("LHREQ_EVENTFD for notification address %#x answered %s", entry.getKey(),
+                    Errno.name((int) answer));
+            }
+        }
+        return null;
     }
 
     private void awaitBackend() {
@@ -212,11 +280,17 @@ final class RunningGuest implements Guest {
     }
 
     /**
-     * A notification no eventfd took. Early console output is a notify at the
-     * address of a NUL-terminated string in guest memory; anything outside
-     * guest memory stops the guest, as lguest's Launcher did ("Bad NOTIFY").
+     * A notification no eventfd in the Host took. A device's notification
+     * address wakes its device here instead. Otherwise it is early console
+     * output: the address of a NUL-terminated string in guest memory; anything
+     * outside guest memory stops the guest, as lguest's Launcher did ("Bad NOTIFY").
      */
     private void notification(long address) {
+        Eventfd device = bus == null ? null : bus.notifyAddresses().get(address);
+        if (device != null) {
+            device.signal(1);
+            return;
+        }
         if (address < 0 || address >= memoryBytes) {
             finish(State.KILLED, String.format("Bad NOTIFY %#x: not in guest memory", address));
             return;
@@ -247,6 +321,11 @@ final class RunningGuest implements Guest {
                 System.getLogger(RunningGuest.class.getName()).log(System.Logger.Level.ERROR, "guest " + id + ": " + reason);
             }
             state.set(end);
+            if (bus != null) {
+                // Before the RAM goes: the device threads stop touching it.
+                bus.close();
+            }
+            consoleInput.close();
             arena.close();
             outcome.complete(new Outcome(end, reason));
         }
@@ -261,6 +340,16 @@ final class RunningGuest implements Guest {
             }
         }
         return true;
+    }
+
+    /** The guest's virtio bus, or null when it has none. */
+    VirtioBus bus() {
+        return bus;
+    }
+
+    /** Where bytes typed at the guest's console go. */
+    SubmissionPublisher<byte[]> consoleInput() {
+        return consoleInput;
     }
 
     @Override
@@ -302,19 +391,10 @@ final class RunningGuest implements Guest {
         }
         CompletableFuture<Long> value = new CompletableFuture<>();
         onCpu(() -> {
-            long answer = Words.write(file, CPU, Lhreq.GETREG, selector);
-            if (answer < 0) {
-                value.completeExceptionally(new LaunchException("GETREG " + name + ": " + Errno.name((int) answer)));
-                return;
-            }
-            try (Arena scratch = Arena.ofConfined()) {
-                MemorySegment word = scratch.allocate(Lhreq.WORD);
-                long n = file.read(word, CPU);
-                if (n == Lhreq.WORD) {
-                    value.complete(word.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
-                } else {
-                    value.completeExceptionally(new LaunchException("reading " + name + " answered " + n));
-                }
+            try {
+                value.complete(new GuestRegisters(file, CPU).get(selector));
+            } catch (LaunchException e) {
+                value.completeExceptionally(e);
             }
         });
         return await(value, "register " + name);

@@ -1,6 +1,9 @@
 package org.lguest.shell.internal;
 
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -8,9 +11,7 @@ import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
 import org.lguest.api.guest.Guest;
-import org.lguest.api.guest.GuestManager;
 import org.lguest.api.guest.LaunchException;
-import org.lguest.api.guest.LaunchOptions;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkEvent;
@@ -22,18 +23,22 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.util.tracker.ServiceTracker;
 
 /**
- * The non-interactive modes of {@code ./lguest}, each chosen by a property:
- * {@value #COMMANDS} runs Gogo command lines ({@code ./lguest -c}) and
- * {@value #RUN} boots one guest headless ({@code ./lguest run}). Either
- * starts once the framework has, then stops the framework and exits the JVM
- * with the outcome: 0 for success, 1 for failure.
+ * The modes of {@code ./lguest}, each chosen by a property: {@value #COMMANDS}
+ * runs Gogo command lines ({@code ./lguest -c}) and {@value #RUN} boots one
+ * guest headless, or the demo for {@code run demo} ({@code ./lguest run});
+ * either starts once the framework has, then exits the JVM with the outcome:
+ * 0 for success, 1 for failure. {@value #DEMO} (the interactive {@code
+ * ./lguest}) runs the demo in the background at start-up and leaves the
+ * runtime to the shell.
  */
 @Component(immediate = true, service = {})
 public class CommandLine implements FrameworkListener {
     /** Command lines separated by newlines or ';'. */
     static final String COMMANDS = "lguest.commands";
-    /** {@code IMAGE [--memory MIB]}: the arguments of {@code ./lguest run}. */
+    /** The arguments of {@code ./lguest run}: {@link LaunchRequest#SYNTAX}, or just {@code demo}. */
     static final String RUN = "lguest.run";
+    /** Any value: run the demo at start-up, with the interactive shell beside it. */
+    static final String DEMO = "lguest.demo";
 
     private static final long LAUNCHER_WAIT_SECONDS = 30;
 
@@ -44,13 +49,17 @@ public class CommandLine implements FrameworkListener {
     @Reference
     private GuestCommands lguestCommands;
 
+    /** Guest consoles go to the process's standard output, as for lguest:launch. */
+    private static final OutputStream CONSOLE = GuestCommands.CONSOLE;
+
     private final AtomicBoolean started = new AtomicBoolean();
     private BundleContext context;
 
     @Activate
     void activate(BundleContext context) {
         this.context = context;
-        if (context.getProperty(COMMANDS) == null && context.getProperty(RUN) == null) {
+        if (context.getProperty(COMMANDS) == null && context.getProperty(RUN) == null
+                && context.getProperty(DEMO) == null) {
             return;
         }
         context.addFrameworkListener(this);
@@ -72,15 +81,48 @@ public class CommandLine implements FrameworkListener {
     }
 
     private void startOnce() {
-        if (started.compareAndSet(false, true)) {
-            Thread.ofPlatform().name("lguest-command-line").start(() -> {
-                String script = context.getProperty(COMMANDS);
-                int status = script != null
-                    ? runCommands(script, processor, System.out, System.err)
-                    : runGuest(context.getProperty(RUN), System.out, System.err);
-                exit(status);
-            });
+        if (!started.compareAndSet(false, true)) {
+            return;
         }
+        String script = context.getProperty(COMMANDS);
+        String run = context.getProperty(RUN);
+        if (script == null && run == null) {
+            Thread.ofPlatform().name("lguest-demo").daemon().start(this::demoBesideTheShell);
+            return;
+        }
+        Thread.ofPlatform().name("lguest-command-line").start(() -> {
+            int status;
+            if (script != null) {
+                // A script may launch guests at once: give the Launcher its time to come up.
+                awaitStarter(null);
+                status = runCommands(script, processor, System.out, System.err);
+            } else if (run.strip().equals(DemoScenario.DEMO)) {
+                status = runDemo(System.err);
+            } else {
+                status = runGuest(run, System.err);
+            }
+            exit(status);
+        });
+    }
+
+    /**
+     * The interactive start: the demo's consoles show up below the prompt Gogo
+     * has already printed, then the prompt is shown again, where the shell's
+     * line editor still has its cursor (etc/gosh_profile sets the same prompt).
+     */
+    private void demoBesideTheShell() {
+        PrintStream log = new PrintStream(CONSOLE, true, StandardCharsets.UTF_8);
+        int status = runDemo(log);
+        log.println(status == 0 ? "lguest: the demo powered off" : "lguest: the demo failed (see above)");
+        log.println("lguest: 'help' lists the commands (ours start with lguest:), 'lguest:demo' runs the demo again,"
+            + " ^D leaves");
+        log.print("lguest> ");
+        log.flush();
+    }
+
+    private int runDemo(PrintStream log) {
+        GuestStarter starter = awaitStarter(log);
+        return starter == null ? 1 : new DemoScenario(starter, CONSOLE, log).run();
     }
 
     /**
@@ -121,29 +163,20 @@ public class CommandLine implements FrameworkListener {
         }
     }
 
-    /** Boots one guest with its console on {@code out}; 0 when it powers off, 1 otherwise. */
-    private int runGuest(String arguments, PrintStream out, PrintStream err) {
-        GuestManager launcher;
-        try {
-            launcher = awaitLauncher();
-        } catch (InterruptedException e) {
-            return 1;
-        }
-        if (launcher == null) {
-            err.println("lguest: no Launcher came up within " + LAUNCHER_WAIT_SECONDS
-                + " s: check 'lguest:list' and the log for a missing bundle or library");
+    /** Boots one guest with its console on standard output; 0 when it powers off, 1 otherwise. */
+    private int runGuest(String arguments, PrintStream err) {
+        GuestStarter starter = awaitStarter(err);
+        if (starter == null) {
             return 1;
         }
         try {
-            LaunchOptions options = RunArguments.parse(arguments, out);
-            Guest guest = launcher.launch(options);
+            LaunchRequest request = LaunchRequest.parse(List.of(arguments.strip().split("\\s+")));
+            Guest guest = starter.launch(request, CONSOLE);
             Guest.Outcome outcome = guest.outcome().toCompletableFuture().join();
-            out.flush();
             if (outcome.state() == Guest.State.POWERED_OFF) {
                 return 0;
             }
-            err.println("lguest: guest " + guest.id() + " (" + guest.image() + ") "
-                + outcome.state().name().toLowerCase().replace('_', ' ') + ": " + outcome.reason());
+            err.println("lguest: guest " + guest.id() + " (" + guest.image() + ") " + DemoScenario.describe(outcome));
             return 1;
         } catch (LaunchException | IllegalArgumentException e) {
             err.println("lguest: " + e.getMessage());
@@ -151,11 +184,20 @@ public class CommandLine implements FrameworkListener {
         }
     }
 
-    private GuestManager awaitLauncher() throws InterruptedException {
-        ServiceTracker<GuestManager, GuestManager> tracker = new ServiceTracker<>(context, GuestManager.class, null);
+    /** The Launcher, behind the starter; null (having said why on {@code err}, if given) when it does not come up. */
+    private GuestStarter awaitStarter(PrintStream err) {
+        ServiceTracker<GuestStarter, GuestStarter> tracker = new ServiceTracker<>(context, GuestStarter.class, null);
         tracker.open();
         try {
-            return tracker.waitForService(TimeUnit.SECONDS.toMillis(LAUNCHER_WAIT_SECONDS));
+            GuestStarter starter = tracker.waitForService(TimeUnit.SECONDS.toMillis(LAUNCHER_WAIT_SECONDS));
+            if (starter == null && err != null) {
+                err.println("lguest: no Launcher came up within " + LAUNCHER_WAIT_SECONDS
+                    + " s: check 'lb lguest' and the log for a missing bundle or library");
+            }
+            return starter;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
         } finally {
             tracker.close();
         }

@@ -3,15 +3,24 @@ package org.lguest.shell.internal;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.SubmissionPublisher;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import org.apache.felix.service.command.Descriptor;
-import org.apache.felix.service.command.Parameter;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
 import org.lguest.api.guest.LaunchException;
-import org.lguest.api.guest.LaunchOptions;
+import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioBus;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -28,22 +37,39 @@ import org.osgi.service.component.annotations.ReferencePolicy;
     "osgi.command.function=stop",
     "osgi.command.function=regs",
     "osgi.command.function=irq",
-    "osgi.command.function=images"
+    "osgi.command.function=images",
+    "osgi.command.function=devices",
+    "osgi.command.function=console",
+    "osgi.command.function=demo"
 })
 public class GuestCommands {
     /** Guest consoles write to the process's own standard output, not a command's short-lived stream. */
-    private static final OutputStream CONSOLE = new FileOutputStream(FileDescriptor.out);
+    static final OutputStream CONSOLE = new FileOutputStream(FileDescriptor.out);
+    /**
+     * The property the Launcher puts the guest's number in on the services it
+     * registers for a running guest (its {@link VirtioBus} and the {@link
+     * SubmissionPublisher} of its console input).
+     */
+    static final String GUEST_ID = "lguest.guest.id";
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile GuestManager launcher;
 
-    @Descriptor("boot a guest; its console goes to this terminal")
-    public String launch(
-            @Descriptor("guest RAM in MiB") @Parameter(names = {"-m", "--memory"}, absentValue = "0") int memoryMiB,
-            @Descriptor("a bundled image name (see lguest:images) or the path of an ELF32 i386 file") String image)
-            throws LaunchException {
-        int memory = memoryMiB == 0 ? LaunchOptions.DEFAULT_MEMORY_MIB : memoryMiB;
-        Guest guest = manager().launch(new LaunchOptions(image, memory, CONSOLE));
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile GuestStarter starter;
+
+    private BundleContext context;
+
+    @Activate
+    void activate(BundleContext context) {
+        this.context = context;
+    }
+
+    @Descriptor("boot a guest with its devices; its console goes to this terminal. Arguments: " + LaunchRequest.SYNTAX
+        + " (--disk FILE:ro or --disk-ro FILE for a read-only disk; --net NAME puts a card on the in-JVM switch NAME)")
+    public String launch(@Descriptor("IMAGE and options") String[] arguments) throws LaunchException {
+        LaunchRequest request = LaunchRequest.parse(List.of(arguments));
+        Guest guest = starter().launch(request, CONSOLE);
         return "guest " + guest.id() + " started: " + guest.image();
     }
 
@@ -64,6 +90,48 @@ public class GuestCommands {
                 guest.state(), guest.exits(), guest.cpuTime().toMillis()));
         }
         return table.toString().stripTrailing();
+    }
+
+    @Descriptor("list a running guest's virtio devices: PCI slot, type, name, irq, BAR0, attached, status, why broken")
+    public String devices(@Descriptor("the guest's id (see lguest:list)") int id) throws LaunchException {
+        List<VirtioBus.Slot> slots = withGuestService(VirtioBus.class, id, VirtioBus::slots);
+        if (slots.isEmpty()) {
+            return "guest " + id + " has no virtio devices";
+        }
+        StringBuilder table = new StringBuilder(String.format("%-4s %-8s %-12s %4s %-10s %-8s %-6s %s%n",
+            "SLOT", "TYPE", "NAME", "IRQ", "BAR0", "ATTACHED", "STATUS", "BROKEN"));
+        for (VirtioBus.Slot slot : slots) {
+            table.append(String.format("%-4d %-8s %-12s %4d 0x%08x %-8s 0x%02x   %s%n", slot.slot(),
+                Virtio.typeName(slot.type()), slot.name(), slot.irq(), slot.bar0(), slot.attached() ? "yes" : "no",
+                slot.status(), slot.broken() == null ? "-" : slot.broken()));
+        }
+        return table.toString().stripTrailing();
+    }
+
+    @Descriptor("type a line at a running guest's virtio console")
+    public String console(@Descriptor("the guest's id (see lguest:list)") int id,
+            @Descriptor("the text; a newline is added") String[] words) throws LaunchException {
+        byte[] line = (String.join(" ", words) + "\n").getBytes(StandardCharsets.UTF_8);
+        @SuppressWarnings("unchecked")
+        int lag = withGuestService(SubmissionPublisher.class, id, input -> {
+            if (!input.hasSubscribers()) {
+                return -1;
+            }
+            return ((SubmissionPublisher<byte[]>) input).offer(line, 1, TimeUnit.SECONDS, (subscriber, item) -> false);
+        });
+        if (lag < 0) {
+            throw new LaunchException("guest " + id + " has no virtio console taking input (see lguest:devices " + id + ")");
+        }
+        return line.length + " bytes sent to guest " + id + "'s console";
+    }
+
+    @Descriptor("run the demo: demo and demo-peer on the in-JVM switch 'demo', demo with a scratch disk; waits for it")
+    public String demo() throws LaunchException {
+        int status = new DemoScenario(starter(), CONSOLE, System.err).run();
+        if (status != 0) {
+            throw new LaunchException("the demo failed: see the lines above");
+        }
+        return "the demo powered off";
     }
 
     @Descriptor("stop a guest and release everything it holds")
@@ -107,7 +175,38 @@ public class GuestCommands {
         return manager;
     }
 
+    private GuestStarter starter() throws LaunchException {
+        GuestStarter current = starter;
+        if (current == null) {
+            throw new LaunchException("guests cannot be launched: the Launcher or Configuration Admin is not running"
+                + " (try 'lb lguest' and 'lb configadmin')");
+        }
+        return current;
+    }
+
     private Guest guest(int id) throws LaunchException {
         return manager().guest(id).orElseThrow(() -> new LaunchException("no guest " + id + ": see lguest:list"));
+    }
+
+    /** Applies {@code use} to the service the Launcher registered for running guest {@code id}. */
+    private <S, R> R withGuestService(Class<S> type, int id, Function<S, R> use) throws LaunchException {
+        Collection<ServiceReference<S>> found;
+        try {
+            found = context.getServiceReferences(type, "(" + GUEST_ID + "=" + id + ")");
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        for (ServiceReference<S> reference : found) {
+            S service = context.getService(reference);
+            if (service != null) {
+                try {
+                    return use.apply(service);
+                } finally {
+                    context.ungetService(reference);
+                }
+            }
+        }
+        throw new LaunchException("guest " + id + " has no virtio bus: it is not running (see lguest:list),"
+            + " or the runtime has no virtio platform (try 'lb virtio')");
     }
 }

@@ -1,0 +1,123 @@
+package org.lguest.launcher.internal;
+
+import org.lguest.api.abi.Errno;
+import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.PtRegs;
+import org.lguest.api.device.LguestFile;
+import org.lguest.api.guest.LaunchException;
+import org.lguest.api.virtio.VirtioBus;
+
+/**
+ * What the Launcher does with a trap the Host hands it: an access to the
+ * guest's virtio bus is emulated (a {@code mov} at a device's BAR or in the
+ * PCI configuration window, an {@code in}/{@code out} at the bus's ports),
+ * the guest's registers updated and EIP moved past the instruction. Anything
+ * else, an instruction not understood or an address nobody serves, goes back
+ * to the guest with {@code LHREQ_TRAP}, as lguest's Launcher did. Runs on the
+ * CPU's thread.
+ */
+final class TrapEmulator {
+    private final LguestFile file;
+    private final int cpu;
+    private final VirtioBus bus;
+    private final PciConfigWindow window;
+    private final GuestRegisters registers;
+
+    /** @param bus the guest's bus, or null when it has none (every trap goes back) */
+    TrapEmulator(LguestFile file, int cpu, VirtioBus bus) {
+        this.file = file;
+        this.cpu = cpu;
+        this.bus = bus;
+        this.window = bus == null ? null : new PciConfigWindow(bus);
+        this.registers = new GuestRegisters(file, cpu);
+    }
+
+    /** Emulates the trap or hands it back; null, or why the guest cannot go on. */
+    String handle(PendingTrap pending) {
+        try {
+            if (emulated(pending)) {
+                return null;
+            }
+        } catch (LaunchException e) {
+            return String.format("cannot emulate the guest's access (trap %d at %#x): %s", pending.trap(),
+                pending.address(), e.getMessage());
+        }
+        long answer = Words.write(file, cpu, Lhreq.TRAP, pending.trap());
+        if (answer < 0) {
+            return String.format("cannot hand trap %d (address %#x) back to the guest: LHREQ_TRAP answered %s",
+                pending.trap(), pending.address(), Errno.name((int) answer));
+        }
+        return null;
+    }
+
+    private boolean emulated(PendingTrap pending) throws LaunchException {
+        if (bus == null) {
+            return false;
+        }
+        return switch (pending.trap()) {
+            case PendingTrap.PAGE_FAULT -> memory(pending);
+            case PendingTrap.GENERAL_PROTECTION -> port(pending);
+            default -> false;
+        };
+    }
+
+    private boolean memory(PendingTrap pending) throws LaunchException {
+        long address = pending.address();
+        boolean config = PciConfigWindow.owns(address);
+        if (!config && !bus.ownsMmio(address)) {
+            return false;
+        }
+        MmioInstruction insn = MmioInstruction.decode(pending.insn());
+        if (insn == null) {
+            return false;
+        }
+        int size = insn.size();
+        switch (insn.kind()) {
+            case LOAD, LOAD_ZERO_EXTEND -> {
+                long value = config ? window.read(address, size) : bus.mmioRead(address, size);
+                long old = insn.keepsUpperBits() ? registers.get(insn.selector()) : 0;
+                registers.set(insn.selector(), insn.loadedRegister(old, value));
+            }
+            case STORE_REGISTER, STORE_IMMEDIATE -> {
+                long register = insn.kind() == MmioInstruction.Kind.STORE_REGISTER ? registers.get(insn.selector()) : 0;
+                long value = insn.valueToStore(register);
+                // A write where no register is, is dropped, as on hardware.
+                if (config) {
+                    window.write(address, size, value);
+                } else {
+                    bus.mmioWrite(address, size, value);
+                }
+            }
+        }
+        skip(insn.length());
+        return true;
+    }
+
+    /** Trap 13: never taken on Unicorn 2.0.1, which does not trap port I/O; kept for a backend that does. */
+    private boolean port(PendingTrap pending) throws LaunchException {
+        PortInstruction insn = PortInstruction.decode(pending.insn());
+        if (insn == null) {
+            return false;
+        }
+        int port = insn.port() == PortInstruction.PORT_IN_DX ? (int) (registers.get(PtRegs.DX) & 0xFFFF) : insn.port();
+        if (!bus.ownsPort(port)) {
+            return false;
+        }
+        long mask = MmioInstruction.mask(insn.size());
+        // The configuration window uses the same address port: one cycle at a time.
+        synchronized (window) {
+            long eax = registers.get(PtRegs.AX);
+            if (insn.in()) {
+                registers.set(PtRegs.AX, (eax & ~mask) | (bus.ioRead(port, insn.size()) & mask));
+            } else {
+                bus.ioWrite(port, insn.size(), eax & mask);
+            }
+        }
+        skip(insn.length());
+        return true;
+    }
+
+    private void skip(int length) throws LaunchException {
+        registers.set(PtRegs.IP, registers.get(PtRegs.IP) + length);
+    }
+}

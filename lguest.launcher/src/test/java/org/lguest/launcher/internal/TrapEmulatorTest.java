@@ -1,0 +1,162 @@
+package org.lguest.launcher.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.lguest.api.abi.PtRegs;
+import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioBus;
+import org.lguest.api.virtio.VirtioGuest;
+import org.lguest.virtio.internal.VirtioPciBus;
+import org.lguest.virtio.testing.EchoDevice;
+import org.lguest.virtio.testing.DriverQueue;
+import org.lguest.virtio.testing.GuardedRam;
+import org.lguest.virtio.testing.GuestDriver;
+import org.lguest.virtio.testing.RecordingInterrupts;
+
+/** Pending traps from a Host CPU, emulated against a real bus (echo devices at 4 MiB). */
+class TrapEmulatorTest {
+    private static final long RAM = 4 << 20;
+    private static final long BAR0 = RAM;
+    private static final long EIP = 0x10_0000;
+    /** BAR0 offsets of the common configuration's registers. */
+    private static final int NUM_QUEUES = 0x12;
+    private static final int DEVICE_STATUS = 0x14;
+
+    private GuardedRam memory;
+    private VirtioBus bus;
+    private FakeCpu cpu;
+    private TrapEmulator traps;
+
+    @BeforeEach
+    void setUp() {
+        memory = new GuardedRam(RAM);
+        bus = new VirtioPciBus(VirtioGuest.of(1, "test", null), memory.guestRam(), new RecordingInterrupts(), RAM, 1,
+            List.of(new EchoDevice("echo", 16, 8)), null);
+        cpu = new FakeCpu().set(PtRegs.IP, EIP);
+        traps = new TrapEmulator(cpu, 0, bus);
+    }
+
+    @AfterEach
+    void tearDown() {
+        bus.close();
+        memory.close();
+    }
+
+    private String fault(long address, String insn) {
+        return traps.handle(new PendingTrap(PendingTrap.PAGE_FAULT, MmioInstructionTest.insn(insn), address));
+    }
+
+    private void assertEmulated(String failure, int length) {
+        assertNull(failure);
+        assertEquals(List.of(), cpu.trapsHandedBack);
+        assertEquals(EIP + length, cpu.get(PtRegs.IP), "EIP moves past the instruction");
+        cpu.set(PtRegs.IP, EIP);
+    }
+
+    private void assertHandedBack(String failure, long trap) {
+        assertNull(failure);
+        assertEquals(List.of(trap), cpu.trapsHandedBack);
+        assertEquals(EIP, cpu.get(PtRegs.IP), "EIP stays: the guest's handler sees the faulting instruction");
+        cpu.trapsHandedBack.clear();
+    }
+
+    @Test
+    void loadsFromABarUpdateTheRegister() {
+        cpu.set(PtRegs.CX, 0xFFFF_FFFFL);
+        assertEmulated(fault(BAR0 + NUM_QUEUES, "66 8b 4a 12"), 4); // mov 0x12(%edx),%cx
+        assertEquals(0xFFFF_0002L, cpu.get(PtRegs.CX), "two queues, in CX only");
+
+        cpu.set(PtRegs.SI, 0xDEAD_BEEFL);
+        assertEmulated(fault(BAR0 + NUM_QUEUES, "0f b7 72 12"), 4); // movzwl 0x12(%edx),%esi
+        assertEquals(2, cpu.get(PtRegs.SI));
+    }
+
+    @Test
+    void storesReachTheDevice() {
+        assertEmulated(fault(BAR0 + DEVICE_STATUS, "c6 42 14 01"), 4); // movb $1,0x14(%edx)
+        assertEquals(Virtio.STATUS_ACKNOWLEDGE, bus.mmioRead(BAR0 + DEVICE_STATUS, 1));
+
+        cpu.set(PtRegs.AX, 0x0000_0300L);
+        assertEmulated(fault(BAR0 + DEVICE_STATUS, "88 62 14"), 3); // mov %ah,0x14(%edx)
+        assertEquals(3, bus.mmioRead(BAR0 + DEVICE_STATUS, 1));
+
+        cpu.set(PtRegs.BX, 0xFFFF_FF00L).set(PtRegs.CX, 0x1234_5678L);
+        assertEmulated(fault(BAR0 + DEVICE_STATUS, "8a 7a 14"), 3); // mov 0x14(%edx),%bh
+        assertEquals(0xFFFF_0300L, cpu.get(PtRegs.BX), "BH loaded, BL and the top half kept");
+    }
+
+    @Test
+    void aStoreToANotificationRegisterGetsTheQueueServed() {
+        GuestDriver driver = new GuestDriver(bus, memory.guestRam());
+        DriverQueue queue = driver.find(EchoDevice.TYPE).start(0, 0)[0];
+        queue.add(List.of(new byte[] {7}), List.of(1));
+        queue.publish();
+        cpu.set(PtRegs.AX, 0);
+        assertEmulated(fault(queue.notifyAddress(), "66 89 02"), 3); // mov %ax,(%edx)
+        assertArrayEquals(new byte[] {7}, queue.await(Duration.ofSeconds(10)).written(), "the echo device served it");
+    }
+
+    @Test
+    void theConfigurationWindowAnswersLikeThePorts() {
+        long device1 = PciConfigWindow.BASE | 1 << 15;
+        assertEmulated(fault(device1, "a1 00 80 00 e0"), 5); // mov 0xe0008000,%eax
+        assertEquals((long) (Virtio.PCI_DEVICE_ID_BASE + EchoDevice.TYPE) << 16 | Virtio.PCI_VENDOR_ID, cpu.get(PtRegs.AX));
+
+        assertEmulated(fault(device1 + 0x3C, "0f b6 46 3c"), 4); // movzbl 0x3c(%esi),%eax
+        assertEquals(1, cpu.get(PtRegs.AX), "the first device's interrupt line");
+
+        assertEmulated(fault(PciConfigWindow.BASE | 7 << 15, "8b 06"), 2);
+        assertEquals(0xFFFF_FFFFL, cpu.get(PtRegs.AX), "no device 7: all ones");
+
+        cpu.set(PtRegs.DX, 0xFFFF_FFFFL);
+        assertEmulated(fault(device1 + 0x10, "89 56 10"), 3); // mov %edx,0x10(%esi): size BAR0
+        assertEmulated(fault(device1 + 0x10, "8b 56 10"), 3);
+        assertEquals(0xFFFF_F000L, cpu.get(PtRegs.DX) & ~0xFL);
+    }
+
+    @Test
+    void whatIsNotUnderstoodOrNotOursGoesBackToTheGuest() {
+        assertHandedBack(fault(BAR0, "a5"), 14); // movsl
+        assertHandedBack(fault(BAR0, "c7 84 3a 78 56 34 12"), 14); // 11 bytes: more than the Host gives
+        assertHandedBack(fault(bus.mmioEnd(), "8b 02"), 14); // between the devices and the window
+        assertHandedBack(fault(PciConfigWindow.BASE + PciConfigWindow.SIZE, "8b 02"), 14);
+        assertHandedBack(traps.handle(new PendingTrap(6, MmioInstructionTest.insn("0f 0b"), 0)), 6);
+    }
+
+    @Test
+    void portIoAtTheBusPortsIsEmulated() {
+        cpu.set(PtRegs.AX, 0x8000_0800L).set(PtRegs.DX, 0xCF8);
+        assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("ef"), 0)), 1);
+        assertEquals(0x8000_0800L, bus.ioRead(VirtioBus.CONFIG_ADDRESS, 4), "out %eax,(%dx)");
+
+        cpu.set(PtRegs.AX, 0x1234_5678L).set(PtRegs.DX, 0xCFC);
+        assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("66 ed"), 0)), 2);
+        assertEquals(0x1234_0000L | Virtio.PCI_VENDOR_ID, cpu.get(PtRegs.AX), "in (%dx),%ax keeps the top half");
+
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("e6 80"), 0)), 13);
+    }
+
+    @Test
+    void withoutABusEveryTrapGoesBack() {
+        TrapEmulator none = new TrapEmulator(cpu, 0, null);
+        assertHandedBack(none.handle(new PendingTrap(PendingTrap.PAGE_FAULT, MmioInstructionTest.insn("8b 02"), BAR0)), 14);
+    }
+
+    @Test
+    void aHostThatRefusesTheRegistersEndsTheGuestWithAReason() {
+        cpu.refuseRegisters = true;
+        String failure = fault(BAR0 + NUM_QUEUES, "8b 42 12");
+        assertNotNull(failure);
+        assertTrue(failure.contains("LHREQ_SETREG ax answered EBADF"), failure);
+    }
+}

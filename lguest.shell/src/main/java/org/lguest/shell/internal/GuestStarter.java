@@ -1,0 +1,73 @@
+package org.lguest.shell.internal;
+
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.lguest.api.guest.Guest;
+import org.lguest.api.guest.GuestManager;
+import org.lguest.api.guest.LaunchException;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+/**
+ * Launches guests with the devices they ask for: the disks and network cards
+ * become device configurations for the guest, the launch waits until they are
+ * devices, and they are deleted when the guest ends.
+ * <p>
+ * The configurations name the guest by its name (the image), because a guest's
+ * number is not known before the Launcher starts it. So a second guest of the
+ * same image started while the first runs gets the same devices too.
+ */
+@Component(service = GuestStarter.class)
+public class GuestStarter {
+    /** How long a launch waits for its devices to appear. */
+    static final Duration DEVICE_WAIT = Duration.ofSeconds(10);
+
+    private final GuestManager launcher;
+    private final ConfigurationAdmin configurations;
+    private final BundleContext context;
+    private final AtomicInteger launches = new AtomicInteger();
+
+    @Activate
+    public GuestStarter(@Reference GuestManager launcher, @Reference ConfigurationAdmin configurations,
+            BundleContext context) {
+        this.launcher = launcher;
+        this.configurations = configurations;
+        this.context = context;
+    }
+
+    GuestManager launcher() {
+        return launcher;
+    }
+
+    /** Waits until the platform has a device of each type (virtio id to what it is called in an error). */
+    void awaitDevices(Map<Integer, String> types) throws LaunchException {
+        DeviceConfigurations.awaitTypes(context, DEVICE_WAIT, types);
+    }
+
+    /** Boots the guest with its console on {@code console}; returns once it runs. */
+    Guest launch(LaunchRequest request, OutputStream console) throws LaunchException {
+        if (!request.hasDevices()) {
+            return launcher.launch(request.options(console));
+        }
+        // One at a time: the devices of a launch must not be taken up by another one of the same image.
+        synchronized (this) {
+            DeviceConfigurations devices = DeviceConfigurations.create(configurations, request.image(),
+                "launch" + launches.incrementAndGet(), request);
+            try {
+                devices.await(context, DEVICE_WAIT);
+                Guest guest = launcher.launch(request.options(console));
+                guest.outcome().whenCompleteAsync((outcome, failure) -> devices.delete());
+                return guest;
+            } catch (LaunchException | RuntimeException e) {
+                devices.delete();
+                throw e;
+            }
+        }
+    }
+}
