@@ -21,7 +21,8 @@
  *    address with page tables of its own over the playground, 8 to 16 MiB.
  *    Entries there are only ever the identity (VA == frame) with random
  *    flags, not present (zero or garbage), or a frame in the device region
- *    (from the page-frame limit up to the Host's top 4 MiB). Directory
+ *    (from the page-frame limit up to the Host's top 4 MiB, but for the
+ *    Launcher's PCI window and BARs at 0xE0000000, which answer). Directory
  *    slots above RAM ("wild") hold nothing, garbage without the present
  *    bit, or one of four wild page tables holding only not-present and
  *    device entries. So no guest frame is ever reachable at an address but
@@ -266,9 +267,14 @@ static u32 wild_va(u32 slot)
     return (slot << 22) | (page << PAGE_SHIFT);
 }
 
-/* A frame of the device region: from the page-frame limit up to the Host's top 4 MiB. */
+/* A frame of the device region where nothing answers: from the page-frame
+ * limit up to the Host's top 4 MiB, but for the Launcher's PCI window and
+ * BARs at 0xE0000000-0xE01FFFFF, which answer like memory. */
+#define LAUNCHER_FRAME 0xE0000u
+#define LAUNCHER_FRAMES 0x200u
 static u32 device_frame(void)
 {
+    u32 frame;
     switch (below(4)) {
     case 0:
         return limit_pfn;
@@ -277,7 +283,8 @@ static u32 device_frame(void)
     case 2:
         return HOST_FRAME - 1;
     default:
-        return limit_pfn + below(HOST_FRAME - limit_pfn);
+        frame = limit_pfn + below(HOST_FRAME - limit_pfn - LAUNCHER_FRAMES);
+        return frame >= LAUNCHER_FRAME ? frame + LAUNCHER_FRAMES : frame;
     }
 }
 

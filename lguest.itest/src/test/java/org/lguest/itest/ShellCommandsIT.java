@@ -6,6 +6,8 @@ import static org.junit.Assert.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import javax.inject.Inject;
@@ -69,6 +71,28 @@ public class ShellCommandsIT {
         assertEquals("guest " + other + " stopped", execute("lguest:stop " + other));
         assertEquals(Guest.State.STOPPED,
             launcher.guest(other).orElseThrow().outcome().toCompletableFuture().get(30, TimeUnit.SECONDS).state());
+    }
+
+    @Test
+    public void launchOptionsPutDevicesOnTheGuestsBus() throws Exception {
+        Path disk = Files.createTempFile("lguest-itest-", ".img");
+        try {
+            Files.write(disk, new byte[64 * 1024]);
+            String started = execute("lguest:launch demo-peer --disk " + disk + ":ro --net itest");
+            assertTrue(started, started.matches("guest \\d+ started: demo-peer"));
+            int id = Integer.parseInt(started.split(" ")[1]);
+            try {
+                String devices = execute("lguest:devices " + id);
+                for (String type : new String[] {"console", "block", "net", "rng"}) {
+                    assertTrue(devices, devices.contains(" " + type + " "));
+                }
+                assertTrue(devices, devices.contains("0xe0100000"));
+            } finally {
+                execute("lguest:stop " + id);
+            }
+        } finally {
+            Files.deleteIfExists(disk);
+        }
     }
 
     @Test(expected = Exception.class)
