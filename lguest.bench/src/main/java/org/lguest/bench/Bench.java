@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -40,30 +41,55 @@ import org.lguest.launcher.internal.Launcher;
 public final class Bench {
     private static final int MEMORY_MIB = 32;
 
-    /** How much of everything: the full run, or a quick look (--quick). */
+    /**
+     * How much of everything: the full run, or a quick look (--quick). For the virtio benchmarks (6-8): more,
+     * shorter blocks than the others ({@code virtioBlocks}, each with {@code virtioRounds} kept rounds per side and
+     * one more thrown away), the disk image's size and how much of it the write-and-flush pass writes, ping-pongs
+     * and bursts per round, notifications per round.
+     */
     private record Sizes(int blocks, int rounds, int warmRounds, int hcalls, int computeSteps, int launches, int fillPages,
-            int fillRounds, int switches, int switchRounds) {
-        static final Sizes FULL = new Sizes(6, 10, 2, 100_000, 20_000_000, 12, 4096, 8, 3000, 6);
-        static final Sizes QUICK = new Sizes(2, 3, 1, 20_000, 5_000_000, 3, 512, 4, 500, 3);
+            int fillRounds, int switches, int switchRounds, int virtioBlocks, int virtioRounds, int diskMiB, int flushMiB,
+            int pingPongs, int bursts, int notifies) {
+        static final Sizes FULL = new Sizes(6, 10, 2, 100_000, 20_000_000, 12, 4096, 8, 3000, 6, 10, 4, 64, 8, 1000, 200, 10_000);
+        static final Sizes QUICK = new Sizes(2, 3, 1, 20_000, 5_000_000, 3, 512, 4, 500, 3, 3, 2, 16, 2, 300, 50, 3000);
+    }
+
+    /** Throughput shown beside a time: {@code per} of {@code unit} per measured unit of time. */
+    record Rate(double per, String unit) {
+        String of(double nanos) {
+            double v = per / nanos * 1e9;
+            return v >= 1e6 ? String.format(Locale.ROOT, "%.2fM %s", v / 1e6, unit)
+                : v >= 1e4 ? String.format(Locale.ROOT, "%.0fk %s", v / 1e3, unit) : String.format(Locale.ROOT, "%.0f %s", v, unit);
+        }
     }
 
     /** One line of the table. */
     record Row(String id, String name, String unit, Stats bench, String floorName, Stats floor,
-            Stats blockRatios) {
+            Stats blockRatios, Rate rate) {
+        Row(String id, String name, String unit, Stats bench, String floorName, Stats floor, Stats blockRatios) {
+            this(id, name, unit, bench, floorName, floor, blockRatios, null);
+        }
+
         double ratio() {
             return bench.median() / floor.median();
         }
     }
 
     private final Sizes sizes;
-    private final Unicorn unicorn;
-    private final Stack stack;
+    private Unicorn unicorn;
+    private Stack stack;
     private final List<Row> rows = new ArrayList<>();
 
-    private Bench(Sizes sizes, Unicorn unicorn, Stack stack) {
+    private Bench(Sizes sizes) {
         this.sizes = sizes;
-        this.unicorn = unicorn;
-        this.stack = stack;
+    }
+
+    /** The engine and the Host components, made for the first benchmark that needs them (1-5; 6-8 do not). */
+    private void needHost() {
+        if (unicorn == null) {
+            unicorn = Unicorn.load();
+            stack = new Stack();
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -76,7 +102,7 @@ public final class Bench {
                 case "--only" -> only.addAll(List.of(args[++i].split(",")));
                 case "--results" -> results = Path.of(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: bench [--quick] [--only 1,2,3,4,5] [--results RESULTS.md]");
+                    System.out.println("usage: bench [--quick] [--only 1,2,3,4,5,6,7,8] [--results RESULTS.md]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -87,9 +113,8 @@ public final class Bench {
             h.setLevel(Level.WARNING);
         }
         long begin = System.nanoTime();
-        Unicorn unicorn = Unicorn.load();
-        try (Stack stack = new Stack()) {
-            Bench bench = new Bench(sizes, unicorn, stack);
+        Bench bench = new Bench(sizes);
+        try {
             if (only.isEmpty() || only.contains("1")) {
                 bench.hypercalls();
             }
@@ -105,13 +130,28 @@ public final class Bench {
             if (only.isEmpty() || only.contains("5")) {
                 bench.switches();
             }
+            long virtioBegin = System.nanoTime();
+            if (only.isEmpty() || only.contains("6")) {
+                bench.disk();
+            }
+            if (only.isEmpty() || only.contains("7")) {
+                bench.net();
+            }
+            if (only.isEmpty() || only.contains("8")) {
+                bench.notifications();
+            }
             double seconds = (System.nanoTime() - begin) / 1e9;
+            double virtioSeconds = (System.nanoTime() - virtioBegin) / 1e9;
             System.out.println();
-            System.out.print(bench.table(false));
+            System.out.print(bench.table(false, r -> true));
             System.out.printf(Locale.ROOT, "%nmeasured in %.0f s (%s sizes)%n", seconds, sizes == Sizes.FULL ? "full" : "quick");
             if (results != null) {
-                bench.writeResults(results, seconds, unicorn.version());
+                bench.writeResults(results, seconds - virtioSeconds, virtioSeconds, only);
                 System.out.println("wrote the table into " + results);
+            }
+        } finally {
+            if (bench.stack != null) {
+                bench.stack.close();
             }
         }
     }
@@ -169,6 +209,7 @@ public final class Bench {
 
     private void hostAgainstBare(String id, String name, String image, String cmd, String phase, double per, String unit,
             String floorName, Function<Console, String> check) {
+        needHost();
         progress("%s. %s: %s", id, name, cmd);
         List<Double> host = new ArrayList<>(), bare = new ArrayList<>();
         List<Double> ratios = new ArrayList<>();
@@ -237,6 +278,7 @@ public final class Bench {
 
     /** 3. LaunchOptions to the first console byte through the real Launcher, against a bare start of the same image. */
     private void launch() throws Exception {
+        needHost();
         String image = "hello";
         progress("3. launch to first console byte: %s, %d MiB", image, MEMORY_MIB);
         Launcher launcher = Launchers.launcher(stack.device());
@@ -311,6 +353,7 @@ public final class Bench {
     private void fill() {
         int pages = sizes.fillPages;
         String cmd = "bench-fill rounds=" + (sizes.fillRounds + sizes.warmRounds) + " pages=" + pages;
+        needHost();
         progress("4. shadow fill per page: %s", cmd);
         List<Double> fill = new ArrayList<>(), filled = new ArrayList<>(), ratios = new ArrayList<>();
         for (int block = -1; block < sizes.blocks; block++) {
@@ -340,6 +383,7 @@ public final class Bench {
     private void switches() {
         int n = sizes.switches;
         String cmd = "bench-switch rounds=" + (sizes.switchRounds + sizes.warmRounds) + " count=" + n + " touch=8";
+        needHost();
         progress("5. address-space switch: %s", cmd);
         List<Double> sw = new ArrayList<>(), same = new ArrayList<>(), stay = new ArrayList<>();
         List<Double> swRatios = new ArrayList<>(), sameRatios = new ArrayList<>();
@@ -368,6 +412,176 @@ public final class Bench {
             "same loop, FLUSH_ASYNC instead (no switch)", Stats.of(stay), Stats.of(sameRatios)));
     }
 
+    // ------------------------------------------------------------ 6, 7, 8
+
+    /** One timed round of one side of a virtio benchmark: nanoseconds per unit, for each of its metrics. */
+    @FunctionalInterface
+    interface Round {
+        double[] run() throws Exception;
+    }
+
+    /** What {@link #interleave} kept: per side and metric, every kept round and each block's median. */
+    private static final class Sides {
+        final String[] names;
+        final int metrics;
+        final List<List<Double>> kept = new ArrayList<>(), blocks = new ArrayList<>();
+        /** The share of the CPUs other processes took during each kept block (when known). */
+        final List<Double> others = new ArrayList<>();
+
+        Sides(String[] names, int metrics) {
+            this.names = names;
+            this.metrics = metrics;
+            for (int i = 0; i < names.length * metrics; i++) {
+                kept.add(new ArrayList<>());
+                blocks.add(new ArrayList<>());
+            }
+        }
+
+        Stats kept(int side, int metric) {
+            return Stats.of(kept.get(side * metrics + metric));
+        }
+
+        /** Side 0 over {@code side}, block by block. */
+        Stats ratios(int side, int metric) {
+            List<Double> m = blocks.get(metric), f = blocks.get(side * metrics + metric), r = new ArrayList<>();
+            for (int i = 0; i < m.size(); i++) {
+                r.add(m.get(i) / f.get(i));
+            }
+            return Stats.of(r);
+        }
+    }
+
+    /**
+     * The sides of a virtio benchmark (the virtio path first, then its floors), interleaved as the others are: a
+     * warm-up block thrown away, then blocks in which every side runs one round more than {@code sizes.virtioRounds}
+     * (the first is thrown away), in turn, the order reversed every other block. {@code between} runs untimed after
+     * each side's rounds.
+     */
+    private Sides interleave(String label, String[] names, Round[] sides, int metrics, Runnable between) throws Exception {
+        Sides out = new Sides(names, metrics);
+        for (int block = -1; block < sizes.virtioBlocks; block++) {
+            Load load = Load.now();
+            double[] medians = new double[sides.length];
+            for (int turn = 0; turn < sides.length; turn++) {
+                int side = block % 2 == 0 ? turn : sides.length - 1 - turn;
+                List<List<Double>> got = new ArrayList<>();
+                for (int m = 0; m < metrics; m++) {
+                    got.add(new ArrayList<>());
+                }
+                for (int round = 0; round <= sizes.virtioRounds; round++) {
+                    double[] v = sides[side].run();
+                    if (round > 0) {
+                        for (int m = 0; m < metrics; m++) {
+                            got.get(m).add(v[m]);
+                        }
+                    }
+                }
+                between.run();
+                medians[side] = Stats.of(got.get(0)).median();
+                if (block >= 0) {
+                    for (int m = 0; m < metrics; m++) {
+                        out.kept.get(side * metrics + m).addAll(got.get(m));
+                        out.blocks.get(side * metrics + m).add(Stats.of(got.get(m)).median());
+                    }
+                }
+            }
+            double others = Load.othersSince(load);
+            if (block >= 0 && others >= 0) {
+                out.others.add(others);
+            }
+            StringBuilder line = new StringBuilder(block < 0 ? "   warm-up block:" : "   block " + (block + 1) + ":");
+            for (int side = 0; side < sides.length; side++) {
+                line.append(side == 0 ? " " : ", ").append(names[side]).append(' ').append(time(medians[side]));
+                if (side > 0) {
+                    line.append(String.format(Locale.ROOT, " (ratio %.2f)", medians[0] / medians[side]));
+                }
+            }
+            progress("%s%s%s", line, label.isEmpty() ? "" : " " + label,
+                others < 0 ? "" : String.format(Locale.ROOT, "; other processes %.0f%%", 100 * others));
+        }
+        if (!out.others.isEmpty()) {
+            Stats o = Stats.of(out.others);
+            progress("   other processes took %.0f%% of the CPUs in the median block, %.0f%% in the busiest", 100 * o.median(),
+                100 * o.max());
+        }
+        return out;
+    }
+
+    /** 6. Sequential reads and writes of a disk image through virtio-blk, against the same through a FileChannel. */
+    private void disk() throws Exception {
+        long bytes = (long) sizes.diskMiB << 20;
+        progress("6. virtio-blk sequential, 64 KiB requests over a %d MiB image (page cache)", sizes.diskMiB);
+        try (DiskBench d = new DiskBench(bytes, 1)) {
+            progress("   read, one request at a time");
+            diskRow(d, "6", "virtio-blk sequential read (64 KiB requests, 1 in flight)", DiskBench.Kind.READ, null);
+            progress("   write, one request at a time (an untimed fsync after each side's rounds)");
+            diskRow(d, "6b", "virtio-blk sequential write (64 KiB, 1 in flight, no flush)", DiskBench.Kind.WRITE, d::settle);
+            progress("   (kicks %d, interrupts %d)", d.kicks(), d.interrupts());
+        }
+        try (DiskBench d = new DiskBench(bytes, 8)) {
+            progress("   read, 8 requests in flight (8 per notification)");
+            diskRow(d, "6c", "virtio-blk sequential read (64 KiB requests, 8 in flight)", DiskBench.Kind.READ, null);
+            progress("   (kicks %d, interrupts %d)", d.kicks(), d.interrupts());
+        }
+        try (DiskBench d = new DiskBench((long) sizes.flushMiB << 20, 1)) {
+            progress("   write and flush, %d MiB: every write followed by a flush (force(true))", sizes.flushMiB);
+            diskRow(d, "6d", "virtio-blk write + flush each (64 KiB, " + sizes.flushMiB + " MiB)", DiskBench.Kind.WRITE_FLUSH,
+                null);
+        }
+    }
+
+    private void diskRow(DiskBench d, String id, String name, DiskBench.Kind kind, Runnable between) throws Exception {
+        Sides s = interleave("", new String[] {"virtio", "direct"}, new Round[] {() -> d.virtio(kind), () -> d.direct(kind)}, 4,
+            between == null ? () -> { } : between);
+        progress("   virtio, medians per batch: publish to serve %s, serve %s, serve to the guest holding the answers %s",
+            time(s.kept(0, 1).median()), time(s.kept(0, 2).median()), time(s.kept(0, 3).median()));
+        boolean flush = kind == DiskBench.Kind.WRITE_FLUSH;
+        rows.add(new Row(id, name, "/request", s.kept(0, 0), flush ? "same, FileChannel write + force(true)"
+            : "FileChannel on the same file, same requests", s.kept(1, 0), s.ratios(1, 0), new Rate(DiskBench.REQUEST / 1e6, "MB/s")));
+    }
+
+    /** 7. Frames between two guests on the in-JVM switch, against the same exchange between two plain threads. */
+    private void net() throws Exception {
+        progress("7. virtio-net, two guests on the in-JVM switch, %d-byte frames: %d ping-pongs, %d bursts of %d per round",
+            NetBench.FRAME, sizes.pingPongs, sizes.bursts, NetBench.BURST);
+        try (NetBench n = new NetBench(); NetBench.Queues q = new NetBench.Queues(); NetBench.Udp u = new NetBench.Udp()) {
+            String[] names = {"virtio", "queues", "udp"};
+            progress("   ping-pong (per round trip)");
+            Sides p = interleave("", names, new Round[] {() -> n.pingPong(sizes.pingPongs), () -> q.pingPong(sizes.pingPongs),
+                () -> u.pingPong(sizes.pingPongs)}, 1, () -> { });
+            Rate twoFrames = new Rate(2, "frames/s");
+            rows.add(new Row("7", "virtio-net ping-pong between two guests (1 frame each way)", "/round trip", p.kept(0, 0),
+                "2 threads, 2 ArrayBlockingQueues", p.kept(1, 0), p.ratios(1, 0), twoFrames));
+            rows.add(new Row("7b", "  the same", "/round trip", p.kept(0, 0), "2 threads, UDP over 127.0.0.1", p.kept(2, 0),
+                p.ratios(2, 0), twoFrames));
+            progress("   bursts of %d each way (per frame)", NetBench.BURST);
+            Sides b = interleave("", names, new Round[] {() -> n.bursts(sizes.bursts), () -> q.bursts(sizes.bursts),
+                () -> u.bursts(sizes.bursts)}, 1, () -> { });
+            Rate frames = new Rate(1, "frames/s");
+            rows.add(new Row("7c", "virtio-net bursts of " + NetBench.BURST + " each way", "/frame", b.kept(0, 0),
+                "2 threads, 2 ArrayBlockingQueues", b.kept(1, 0), b.ratios(1, 0), frames));
+            rows.add(new Row("7d", "  the same", "/frame", b.kept(0, 0), "2 threads, UDP over 127.0.0.1", b.kept(2, 0),
+                b.ratios(2, 0), frames));
+            progress("   (kicks %d, interrupts %d)", n.kicks(), n.interrupts());
+        }
+    }
+
+    /** 8. A guest's notification to the device's serve, and back, against a hand-off between two parked threads. */
+    private void notifications() throws Exception {
+        progress("8. notification to serve: %d notifications per round", sizes.notifies);
+        try (NotifyBench n = new NotifyBench()) {
+            Sides s = interleave("(median one way)", new String[] {"virtio", "unpark"}, new Round[] {
+                () -> n.virtio(sizes.notifies), () -> n.floor(sizes.notifies)}, 3, () -> { });
+            rows.add(new Row("8", "eventfd signal to the device's serve() (median)", "", s.kept(0, 0),
+                "LockSupport.unpark to the parked thread running", s.kept(1, 0), s.ratios(1, 0)));
+            rows.add(new Row("8b", "  and back: used ring + interrupt + ISR read (median)", "", s.kept(0, 1),
+                "unpark there and back (2 threads)", s.kept(1, 1), s.ratios(1, 1)));
+            rows.add(new Row("8c", "  the same round trip, mean (tails included)", "", s.kept(0, 2),
+                "unpark there and back (2 threads)", s.kept(1, 2), s.ratios(1, 2)));
+            progress("   (interrupts %d)", n.interrupts());
+        }
+    }
+
     // -------------------------------------------------------------- output
 
     static String time(double nanos) {
@@ -383,8 +597,9 @@ public final class Bench {
         return String.format(Locale.ROOT, "%.2f s", nanos / 1e9);
     }
 
-    private static String measured(Stats s, String unit) {
-        return String.format(Locale.ROOT, "%s%s ±%.0f%%", time(s.median()), unit, s.spreadPercent());
+    private static String measured(Stats s, String unit, Rate rate) {
+        return String.format(Locale.ROOT, "%s%s ±%.0f%%", time(s.median()), unit, s.spreadPercent())
+            + (rate == null ? "" : " (" + rate.of(s.median()) + ")");
     }
 
     private static String ratio(Row r) {
@@ -397,14 +612,22 @@ public final class Bench {
         return String.format(Locale.ROOT, f, b.min(), b.max());
     }
 
+    /** Whether a row is one of the virtio benchmarks (6-8), which have a table of their own in RESULTS.md. */
+    private static boolean virtio(Row r) {
+        return Character.getNumericValue(r.id().charAt(0)) >= 6;
+    }
+
     /** The table, as text for the terminal or as Markdown. */
-    String table(boolean markdown) {
+    String table(boolean markdown, Predicate<Row> which) {
         String[] head = {"#", "benchmark", "measured", "floor", "floor is", "ratio", "blocks"};
         List<String[]> lines = new ArrayList<>();
         lines.add(head);
         for (Row r : rows) {
-            lines.add(new String[] {r.id(), r.name(), measured(r.bench(), r.unit()), measured(r.floor(), r.unit()), r.floorName(),
-                ratio(r), range(r)});
+            if (!which.test(r)) {
+                continue;
+            }
+            lines.add(new String[] {r.id(), r.name(), measured(r.bench(), r.unit(), r.rate()),
+                measured(r.floor(), r.unit(), r.rate()), r.floorName(), ratio(r), range(r)});
         }
         StringBuilder out = new StringBuilder();
         if (markdown) {
@@ -434,9 +657,14 @@ public final class Bench {
     }
 
     private static final String BEGIN = "<!-- bench:table:begin -->", END = "<!-- bench:table:end -->";
+    private static final String VIRTIO_BEGIN = "<!-- bench:virtio:begin -->", VIRTIO_END = "<!-- bench:virtio:end -->";
 
-    /** Replaces the table between the markers in {@code file} (or appends a Benchmarks section). */
-    private void writeResults(Path file, double seconds, String unicornVersion) throws IOException {
+    /**
+     * Replaces the tables between the markers in {@code file}: benchmarks 1-5 between the first pair, 6-8 between
+     * the second (a section is appended where the markers are missing). A table is only replaced when this run
+     * measured some of its benchmarks, so {@code --only 6,7,8} leaves the first one as it was.
+     */
+    private void writeResults(Path file, double hostSeconds, double virtioSeconds, Set<String> only) throws IOException {
         String cpu = "unknown CPU";
         try {
             cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
@@ -444,18 +672,29 @@ public final class Bench {
         } catch (IOException e) {
             // keep "unknown CPU"
         }
-        String block = BEGIN + "\n"
-            + String.format(Locale.ROOT, "Run of %s: `./bench`%s, %d s; %s, %d CPUs; JDK %s; Unicorn %s.%n%n", LocalDate.now(),
-                sizes == Sizes.FULL ? "" : " --quick", Math.round(seconds), cpu, Runtime.getRuntime().availableProcessors(),
-                Runtime.version(), unicornVersion)
-            + table(true) + END;
+        String command = "`./bench" + (sizes == Sizes.FULL ? "" : " --quick") + (only.isEmpty() ? "" : " --only " + String.join(",", only))
+            + "`";
+        String machine = String.format(Locale.ROOT, "%s, %d CPUs; JDK %s", cpu, Runtime.getRuntime().availableProcessors(),
+            Runtime.version());
         String text = Files.exists(file) ? Files.readString(file) : "# lguest benchmarks\n";
-        int b = text.indexOf(BEGIN), e = text.indexOf(END);
-        if (b >= 0 && e > b) {
-            text = text.substring(0, b) + block + text.substring(e + END.length());
-        } else {
-            text = text.stripTrailing() + "\n\n## Benchmarks\n\n" + block + "\n";
+        if (rows.stream().anyMatch(r -> !virtio(r))) {
+            text = replace(text, BEGIN, END, "Benchmarks", String.format(Locale.ROOT, "Run of %s: %s, %d s; %s; Unicorn %s.%n%n",
+                LocalDate.now(), command, Math.round(hostSeconds), machine, unicorn.version()) + table(true, r -> !virtio(r)));
+        }
+        if (rows.stream().anyMatch(Bench::virtio)) {
+            text = replace(text, VIRTIO_BEGIN, VIRTIO_END, "Virtio benchmarks", String.format(Locale.ROOT,
+                "Run of %s: %s, %d s (these three); %s.%n%n", LocalDate.now(), command, Math.round(virtioSeconds), machine)
+                + table(true, Bench::virtio));
         }
         Files.writeString(file, text);
+    }
+
+    private static String replace(String text, String begin, String end, String section, String table) {
+        String block = begin + "\n" + table + end;
+        int b = text.indexOf(begin), e = text.indexOf(end);
+        if (b >= 0 && e > b) {
+            return text.substring(0, b) + block + text.substring(e + end.length());
+        }
+        return text.stripTrailing() + "\n\n## " + section + "\n\n" + block + "\n";
     }
 }
