@@ -26,7 +26,7 @@ final class Launchers {
 
     static Launcher launcher(LguestDevice device) {
         Object config = Stack.defaults(Launcher.Config.class, Map.of());
-        return new Launcher(device, context(), (Launcher.Config) config);
+        return new Launcher(device, null, context(), (Launcher.Config) config); // guests without devices
     }
 
     static void deactivate(Launcher launcher) {

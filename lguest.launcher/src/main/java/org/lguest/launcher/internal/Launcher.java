@@ -48,6 +48,7 @@ public class Launcher implements GuestManager {
     private final AtomicInteger ids = new AtomicInteger();
     private final Map<Integer, RunningGuest> guests = new ConcurrentSkipListMap<>();
 
+    /** @param virtio the platform that builds each guest's bus; null (outside the framework) for guests without devices */
     @Activate
     public Launcher(@Reference LguestDevice device, @Reference VirtioBusFactory virtio, BundleContext context,
             Config config) {
@@ -57,14 +58,6 @@ public class Launcher implements GuestManager {
         this.config = config;
         this.catalog = new ImageCatalog(context);
         catalog.open();
-    }
-
-    /**
-     * A Launcher without a virtio platform: its guests get no devices. For
-     * composing it outside the framework (the benchmarks do).
-     */
-    public Launcher(LguestDevice device, BundleContext context, Config config) {
-        this(device, null, context, config);
     }
 
     @Deactivate
