@@ -35,7 +35,10 @@ import org.osgi.util.tracker.ServiceTracker;
 public class CommandLine implements FrameworkListener {
     /** Command lines separated by newlines or ';'. */
     static final String COMMANDS = "lguest.commands";
-    /** The arguments of {@code ./lguest run}: {@link LaunchRequest#SYNTAX}, or just {@code demo}. */
+    /**
+     * The arguments of {@code ./lguest run}, one per line (so an {@code --append} value keeps its spaces):
+     * {@link LaunchRequest#SYNTAX}, or just {@code demo}.
+     */
     static final String RUN = "lguest.run";
     /** Any value: run the demo at start-up, with the interactive shell beside it. */
     static final String DEMO = "lguest.demo";
@@ -170,7 +173,7 @@ public class CommandLine implements FrameworkListener {
             return 1;
         }
         try {
-            LaunchRequest request = LaunchRequest.parse(List.of(arguments.strip().split("\\s+")));
+            LaunchRequest request = LaunchRequest.parse(List.of(arguments.strip().split("\n")));
             Guest guest = starter.launch(request, CONSOLE);
             Guest.Outcome outcome = guest.outcome().toCompletableFuture().join();
             if (outcome.state() == Guest.State.POWERED_OFF) {
