@@ -69,8 +69,11 @@ public class GuestCommands {
         this.context = context;
     }
 
-    @Descriptor("boot a guest with its devices; its console goes to this terminal. Arguments: " + LaunchRequest.SYNTAX
-        + " (--disk FILE:ro or --disk-ro FILE for a read-only disk; --net NAME puts a card on the in-JVM switch NAME)")
+    @Descriptor("boot a guest with its devices; its console output goes to this terminal (lguest:attach ID to type at"
+        + " it). Arguments: " + LaunchRequest.SYNTAX + ". IMAGE is a bundled image (lguest:images), a vmlinux (ELF32"
+        + " i386) or a bzImage; --initrd loads FILE at the top of RAM; --append gives the kernel command line (quote it;"
+        + " default: the image name); --memory defaults to 128 MiB (untouched RAM costs nothing); --disk FILE:ro or"
+        + " --disk-ro FILE for a read-only disk; --net NAME puts a card on the in-JVM switch NAME")
     public String launch(@Descriptor("IMAGE and options") String[] arguments) throws LaunchException {
         LaunchRequest request = LaunchRequest.parse(List.of(arguments));
         Guest guest = starter().launch(request, CONSOLE);
