@@ -15,8 +15,8 @@ import org.lguest.api.paging.GuestPageTables;
  * call, the Guest requests Host operations through a "hypercall". As you'd
  * expect, this code is basically one big switch statement.
  *
- * A hypercall is "int $0x1F" with the call in EAX and its arguments in EDX,
- * EBX, ECX and ESI (this project's ABI). The Guest can also queue
+ * A hypercall is "int $0x1F" with the call in EAX and its arguments in EBX,
+ * ECX, EDX and ESI (Linux 4.x's ABI). The Guest can also queue
  * asynchronous hypercalls in a ring in its lguest_data; we run those before
  * every synchronous one.
  */
@@ -252,17 +252,15 @@ final class Hypercalls {
             return;
         }
         /*
-         * The Guest tells us where we're not to deliver interrupts by putting
-         * the range of addresses into "struct lguest_data".
+         * The Guest tells us where its one "iret" is: an interrupt due there
+         * is delivered on the frame that iret would pop (Interrupts).
          */
-        long start = data.noirqStart();
-        long end = data.noirqEnd();
-        if (start < 0 || end < 0) {
+        long iret = data.noirqIret();
+        if (iret < 0) {
             lg.kill("bad guest page " + Fmt.hex(at));
             return;
         }
-        lg.noirqStart = start;
-        lg.noirqEnd = end;
+        lg.noirqIret = iret;
         /* We write the current time into the Guest's data page once so it can set its clock. */
         writeTimestamp(cpu);
         /*

@@ -44,11 +44,13 @@ final class Traps {
         switch (trapnum) {
             case Abi.TRAP_GP -> {
                 /*
-                 * We've intercepted a General Protection Fault. If this was one
-                 * of those annoying IN or OUT instructions, the Launcher
-                 * emulates it; a "cli" we simply skip.
+                 * As Linux 4.x's Host: every #GP with error code 0 goes to the
+                 * Launcher with the instruction bytes. It skips a kernel's
+                 * "cli", emulates in/out, and hands anything else back with
+                 * LHREQ_TRAP; we decode nothing here.
                  */
-                if (exit.errorCode() == 0 && emulateInsn(cpu)) {
+                if (exit.errorCode() == 0) {
+                    setupEmulateInsn(cpu);
                     return;
                 }
             }
@@ -76,10 +78,9 @@ final class Traps {
                     case DEVICE -> {
                         /*
                          * An access to memory-mapped I/O: tell the Launcher, let it
-                         * handle it. Should it hand the fault back (LHREQ_TRAP), the
-                         * Guest finds cr2 where it looks.
+                         * handle it. lguest_data.cr2 is left alone, as in 4.x: a
+                         * fault the Launcher hands back shows the old value.
                          */
-                        writeCr2(cpu, cr2);
                         setupIomemInsn(cpu, cr2);
                         return;
                     }
@@ -124,13 +125,15 @@ final class Traps {
 
     /*
      * Our 'struct hcall_args' maps onto the registers: we take the arguments
-     * now, and the run loop does the hypercall before anything else.
+     * now, and the run loop does the hypercall before anything else. As in
+     * Linux 4.x: the call in EAX, its arguments in EBX, ECX, EDX and ESI.
+     * Nothing is written back, so EAX still holds the call afterwards.
      */
     private static void hypercall(Cpu cpu) {
         LguestRegs regs = cpu.state.regs();
         cpu.hcall = new long[] {
-            regs.get(Reg.EAX) & MASK, regs.get(Reg.EDX) & MASK, regs.get(Reg.EBX) & MASK,
-            regs.get(Reg.ECX) & MASK, regs.get(Reg.ESI) & MASK};
+            regs.get(Reg.EAX) & MASK, regs.get(Reg.EBX) & MASK, regs.get(Reg.ECX) & MASK,
+            regs.get(Reg.EDX) & MASK, regs.get(Reg.ESI) & MASK};
     }
 
     private static void writeCr2(Cpu cpu, long cr2) {
@@ -226,53 +229,21 @@ final class Traps {
         return 2;
     }
 
-    /*H:130
-     * The Guest sometimes fumbles across an I/O instruction as it probes for
-     * things which are usually attached to a PC. When the Guest kernel uses
-     * one we get a General Protection Fault and hand it to the Launcher to
-     * emulate, with the instruction bytes so it doesn't have to walk the
-     * page tables. "cli" (which early boot code uses and which we can't
-     * allow) we simply skip, which will Mostly Work. Returns true if the
-     * fault was dealt with.
+    /*
+     * A #GP with error code 0 (an in/out, a "cli", or some other privileged
+     * instruction): the Launcher gets trap 13 and the bytes at EIP, and
+     * decides. Before the page tables exist we cannot read the instruction;
+     * it faults again once we can.
      */
-    private boolean emulateInsn(Cpu cpu) {
-        Guest lg = cpu.lg;
-        LguestRegs regs = cpu.state.regs();
-        /* This must be the Guest kernel trying to do something, not userspace! */
-        if ((regs.get(Reg.CS) & 3) != GUEST_PL) {
-            return false;
+    private static void setupEmulateInsn(Cpu cpu) {
+        if (cpu.lg.pageTables == null) {
+            return;
         }
-        if (lg.pageTables == null) {
-            /* We cannot read the instruction now; it faults again once we can. */
-            return true;
+        byte[] insn = copyFromGuest(cpu, cpu.state.regs().get(Reg.EIP) & MASK, PendingTrap.INSN_BYTES);
+        if (cpu.lg.isDead()) {
+            return;
         }
-        long eip = regs.get(Reg.EIP) & MASK;
-        byte[] insn = copyFromGuest(cpu, eip, PendingTrap.INSN_BYTES);
-        if (lg.isDead()) {
-            return true;
-        }
-        int op = insn[0] & 0xFF;
-        if (op == 0xFA) {
-            /* "cli", or Clear Interrupt Enable instruction. Skip it. */
-            regs.set(Reg.EIP, (int) (eip + 1));
-            return true;
-        }
-        /* 0x66 is an "operand prefix": a 16, not 32 bit in/out. */
-        if (op == 0x66) {
-            op = insn[1] & 0xFF;
-        }
-        /* We can ignore the lower bit (8 or 16/32 bit) and decode the 4 opcodes: */
-        switch (op & 0xFE) {
-            case 0xE4, 0xEC, 0xE6, 0xEE -> {
-                /* in <imm8>,%al; in (%dx),%al; out %al,<imm8>; out %al,(%dx) */
-                cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
-                return true;
-            }
-            default -> {
-                /* OK, we don't know what this is: the Guest gets its #GP. */
-                return false;
-            }
-        }
+        cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
     }
 
     private void setupIomemInsn(Cpu cpu, long cr2) {
