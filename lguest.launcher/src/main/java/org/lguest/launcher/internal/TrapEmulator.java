@@ -8,7 +8,8 @@ import org.lguest.api.guest.LaunchException;
 import org.lguest.api.virtio.VirtioBus;
 
 /**
- * What the Launcher does with a trap the Host hands it: an access to the
+ * What the Launcher does with a trap the Host hands it: a guest kernel's
+ * {@code cli} is skipped, an access to the
  * guest's virtio bus is emulated (a {@code mov} at a device's BAR or in the
  * PCI configuration window, an {@code in}/{@code out} at the bus's ports),
  * the guest's registers updated and EIP moved past the instruction. Anything
@@ -17,6 +18,9 @@ import org.lguest.api.virtio.VirtioBus;
  * CPU's thread.
  */
 final class TrapEmulator {
+    /** The guest kernel's privilege level (lguest's GUEST_PL). */
+    private static final int KERNEL_RPL = 1;
+
     private final LguestFile file;
     private final int cpu;
     private final VirtioBus bus;
@@ -51,6 +55,10 @@ final class TrapEmulator {
     }
 
     private boolean emulated(PendingTrap pending) throws LaunchException {
+        if (pending.trap() == PendingTrap.GENERAL_PROTECTION && kernelCli(pending)) {
+            skip(1);
+            return true;
+        }
         if (bus == null) {
             return false;
         }
@@ -59,6 +67,17 @@ final class TrapEmulator {
             case PendingTrap.GENERAL_PROTECTION -> port(pending);
             default -> false;
         };
+    }
+
+    /*
+     * A "cli" in the guest kernel (ring 1): some early boot code still has
+     * one, and a paravirtual kernel keeps its interrupt flag in lguest_data
+     * anyway, so it is skipped as Linux 4.x's Launcher did. From guest user
+     * code it is the guest's own #GP.
+     */
+    private boolean kernelCli(PendingTrap pending) throws LaunchException {
+        return pending.insn().length > 0 && Byte.toUnsignedInt(pending.insn()[0]) == 0xFA
+            && (registers.get(PtRegs.CS) & 3) == KERNEL_RPL;
     }
 
     private boolean memory(PendingTrap pending) throws LaunchException {

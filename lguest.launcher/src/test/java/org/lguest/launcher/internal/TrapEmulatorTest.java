@@ -147,6 +147,27 @@ class TrapEmulatorTest {
     }
 
     @Test
+    void aCliInTheGuestKernelIsSkipped() {
+        cpu.set(PtRegs.CS, 0x61);
+        assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa 90"), 0)), 1);
+        TrapEmulator none = new TrapEmulator(cpu, 0, null);
+        assertEmulated(none.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 1);
+    }
+
+    @Test
+    void aCliInGuestUserCodeGoesBack() {
+        cpu.set(PtRegs.CS, 0x73);
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 13);
+    }
+
+    @Test
+    void anotherPrivilegedInstructionGoesBackToTheGuestsHandler() {
+        cpu.set(PtRegs.CS, 0x61);
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0)), 13); // hlt
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("0f 22 d8"), 0)), 13);
+    }
+
+    @Test
     void withoutABusEveryTrapGoesBack() {
         TrapEmulator none = new TrapEmulator(cpu, 0, null);
         assertHandedBack(none.handle(new PendingTrap(PendingTrap.PAGE_FAULT, MmioInstructionTest.insn("8b 02"), BAR0)), 14);
