@@ -25,11 +25,12 @@ extern const char image_name[];
 void main(void);
 
 /* ---- hypercalls ---- */
+/* Returns EAX after the call: the call number, as no hypercall writes a register. */
 static inline u32 hcall(u32 call, u32 arg1, u32 arg2, u32 arg3, u32 arg4)
 {
     __asm__ __volatile__("int $0x1f"
                          : "+a"(call)
-                         : "d"(arg1), "b"(arg2), "c"(arg3), "S"(arg4)
+                         : "b"(arg1), "c"(arg2), "d"(arg3), "S"(arg4)
                          : "memory", "cc");
     return call;
 }
