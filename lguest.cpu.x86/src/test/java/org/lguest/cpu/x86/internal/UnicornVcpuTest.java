@@ -353,6 +353,15 @@ class UnicornVcpuTest {
     }
 
     @Test
+    void sseWorksAsUnderALinuxHost() throws VcpuException {
+        // pcmpeqd %xmm0,%xmm0; movd %xmm0,%eax; int $0x1f: #UD (6) unless CR4.OSFXSR is set
+        // (Unicorn's reset sets it too; the backend sets it, and OSXMMEXCPT, whatever the default).
+        guest.code(CODE, 0x66, 0x0F, 0x76, 0xC0, 0x66, 0x0F, 0x7E, 0xC0, INT_1F, INT_ARG);
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0xFFFF_FFFF, guest.reg(Reg.EAX));
+    }
+
+    @Test
     void portIoFindsNoDevices() throws VcpuException {
         // Unicorn 2.0.1 never faults on in/out (see SPI-NOTES.md): out is dropped, in reads all ones.
         guest.code(CODE, 0x31, 0xC0, 0xE6, 0x80, 0x66, 0xED, INT_1F, INT_ARG); // xor %eax,%eax; out %al,$0x80; in (%dx),%ax; int $0x1f
