@@ -55,9 +55,15 @@ final class TrapEmulator {
     }
 
     private boolean emulated(PendingTrap pending) throws LaunchException {
-        if (pending.trap() == PendingTrap.GENERAL_PROTECTION && kernelCli(pending)) {
-            skip(1);
-            return true;
+        if (pending.trap() == PendingTrap.GENERAL_PROTECTION) {
+            // As 4.x's Launcher: only guest kernel code (ring 1) is helped; user code gets its #GP back.
+            if ((registers.get(PtRegs.CS) & 3) != KERNEL_RPL) {
+                return false;
+            }
+            if (isCli(pending)) {
+                skip(1);
+                return true;
+            }
         }
         if (bus == null) {
             return false;
@@ -70,14 +76,12 @@ final class TrapEmulator {
     }
 
     /*
-     * A "cli" in the guest kernel (ring 1): some early boot code still has
-     * one, and a paravirtual kernel keeps its interrupt flag in lguest_data
-     * anyway, so it is skipped as Linux 4.x's Launcher did. From guest user
-     * code it is the guest's own #GP.
+     * A "cli" in the guest kernel: some early boot code still has one, and a
+     * paravirtual kernel keeps its interrupt flag in lguest_data anyway, so
+     * it is skipped as Linux 4.x's Launcher did.
      */
-    private boolean kernelCli(PendingTrap pending) throws LaunchException {
-        return pending.insn().length > 0 && Byte.toUnsignedInt(pending.insn()[0]) == 0xFA
-            && (registers.get(PtRegs.CS) & 3) == KERNEL_RPL;
+    private static boolean isCli(PendingTrap pending) {
+        return pending.insn().length > 0 && Byte.toUnsignedInt(pending.insn()[0]) == 0xFA;
     }
 
     private boolean memory(PendingTrap pending) throws LaunchException {

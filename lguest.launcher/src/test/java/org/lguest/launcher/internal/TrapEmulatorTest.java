@@ -135,6 +135,7 @@ class TrapEmulatorTest {
 
     @Test
     void portIoAtTheBusPortsIsEmulated() {
+        cpu.set(PtRegs.CS, 0x61);
         cpu.set(PtRegs.AX, 0x8000_0800L).set(PtRegs.DX, 0xCF8);
         assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("ef"), 0)), 1);
         assertEquals(0x8000_0800L, bus.ioRead(VirtioBus.CONFIG_ADDRESS, 4), "out %eax,(%dx)");
@@ -155,9 +156,11 @@ class TrapEmulatorTest {
     }
 
     @Test
-    void aCliInGuestUserCodeGoesBack() {
+    void aCliOrPortIoInGuestUserCodeGoesBack() {
         cpu.set(PtRegs.CS, 0x73);
         assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 13);
+        cpu.set(PtRegs.DX, 0xCFC);
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("ed"), 0)), 13);
     }
 
     @Test
