@@ -23,9 +23,9 @@ import org.lguest.api.paging.PageTableManager;
  * This is the Host core without OSGi around it: the device's open files,
  * the services guests run on (a vCPU backend and a page-table manager,
  * either of which may come and go), the Host's clock-event scheduler, and
- * the One Big Lock (lguest_lock) which protects initialization, eventfd
- * attachment and teardown. {@link LguestDeviceComponent} wires it into
- * the framework; tests use it directly.
+ * the one Host-wide lock (lguestLock) that serialises initialization,
+ * eventfd attachment and teardown. {@link LguestDeviceComponent} wires it
+ * into the framework; tests use it directly.
  */
 final class Host implements LguestDevice, AutoCloseable {
     private static final System.Logger LOG = System.getLogger("org.lguest.device");
