@@ -1,5 +1,7 @@
 package org.lguest.launcher.internal;
 
+import java.util.HexFormat;
+
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
@@ -48,8 +50,12 @@ final class TrapEmulator {
         }
         long answer = Words.write(file, cpu, Lhreq.TRAP, pending.trap());
         if (answer < 0) {
-            return String.format("cannot hand trap %d (address %#x) back to the guest: LHREQ_TRAP answered %s",
-                pending.trap(), pending.address(), Errno.name((int) answer));
+            // A #GP handed back names its instruction; its address word means nothing.
+            String what = pending.trap() == PendingTrap.GENERAL_PROTECTION
+                ? "instruction " + HexFormat.ofDelimiter(" ").formatHex(pending.insn())
+                : String.format("address %#x", pending.address());
+            return String.format("cannot hand trap %d (%s) back to the guest: LHREQ_TRAP answered %s",
+                pending.trap(), what, Errno.name((int) answer));
         }
         return null;
     }

@@ -171,6 +171,15 @@ class TrapEmulatorTest {
     }
 
     @Test
+    void aProtectionFaultTheGuestCannotTakeEndsItNamingTheInstruction() {
+        cpu.set(PtRegs.CS, 0x61);
+        cpu.refuseTraps = true;
+        String failure = traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0));
+        assertEquals("cannot hand trap 13 (instruction f4 90 90 90 90 90 90) back to the guest: LHREQ_TRAP answered EINVAL",
+            failure);
+    }
+
+    @Test
     void withoutABusEveryTrapGoesBack() {
         TrapEmulator none = new TrapEmulator(cpu, 0, null);
         assertHandedBack(none.handle(new PendingTrap(PendingTrap.PAGE_FAULT, MmioInstructionTest.insn("8b 02"), BAR0)), 14);
