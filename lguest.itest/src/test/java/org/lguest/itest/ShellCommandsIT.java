@@ -100,7 +100,7 @@ public class ShellCommandsIT {
         String started = execute("lguest:launch halt-irq");
         int id = Integer.parseInt(started.split(" ")[1]);
         try {
-            execute("lguest:irq " + id + " 224");
+            execute("lguest:irq " + id + " 32");
         } finally {
             execute("lguest:stop " + id);
         }
