@@ -20,6 +20,7 @@ import org.lguest.api.abi.Lguest;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuState;
 import org.lguest.api.device.Eventfd;
@@ -45,6 +46,8 @@ final class LguestFileImpl implements LguestFile {
     /* Once the Guest is initialized, we hold the "struct lguest" here (the file's private_data). */
     private volatile Guest lg;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** The Launcher's port handler; it may come before LHREQ_INITIALIZE, so the file keeps it too. */
+    private volatile PortIo portIo;
 
     LguestFileImpl(Host host, LauncherTask task) {
         this.host = host;
@@ -401,6 +404,7 @@ final class LguestFileImpl implements LguestFile {
                 return err;
             }
             /* We keep our "struct lguest" in the file. */
+            guest.portIo = portIo;
             lg = guest;
             /* And because this is a write() call, we return the length used. */
             return Words.WORD * 3L;
@@ -475,6 +479,21 @@ final class LguestFileImpl implements LguestFile {
         guest.pageTables = pt;
         guest.pageTablesFrom = manager;
         return 0;
+    }
+
+    /*
+     * Not in the seed: lguest's Host trapped every in/out to the Launcher,
+     * but an engine that runs them asks this handler instead, on the CPU's
+     * thread. Whichever of this and LHREQ_INITIALIZE comes second hands it
+     * to the guest (both fields are volatile).
+     */
+    @Override
+    public void portIo(PortIo handler) {
+        portIo = handler;
+        Guest guest = lg;
+        if (guest != null) {
+            guest.portIo = handler;
+        }
     }
 
     /*L:060
