@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.paging.GuestPageTables;
 import org.lguest.api.paging.PageTableManager;
 
@@ -52,6 +53,8 @@ final class Guest {
      */
     volatile GuestPageTables pageTables;
     PageTableManager pageTablesFrom;
+    /** The Launcher's port handler (LguestFile.portIo), handed to each CPU's engine before it runs; null for none. */
+    volatile PortIo portIo;
 
     Guest(Host host, GuestMemory memory) {
         this.host = host;

@@ -10,6 +10,7 @@ import java.util.Map;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.device.LguestFile;
 
 /**
@@ -24,6 +25,7 @@ final class FakeCpu implements LguestFile {
     /** LHREQ_TRAP answers EINVAL, as for a guest without a handler. */
     boolean refuseTraps;
     private Long pendingRead;
+    PortIo portIo;
 
     FakeCpu() {
         for (long selector = PtRegs.BX; selector <= PtRegs.SS; selector += 4) {
@@ -76,6 +78,11 @@ final class FakeCpu implements LguestFile {
         buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, pendingRead);
         pendingRead = null;
         return Lhreq.WORD;
+    }
+
+    @Override
+    public void portIo(PortIo handler) {
+        portIo = handler;
     }
 
     @Override
