@@ -139,7 +139,7 @@ u32 page_alloc(void);
 void page_fill(u32 page, u32 word);
 /* A new page directory mapping [0, min(mem_size, IDENTITY_LIMIT)) to
  * itself; the page tables behind it are shared by all such directories
- * (and must not be changed). Only identity mappings are ever made. */
+ * (and must not be changed). */
 #define IDENTITY_LIMIT 0x80000000u
 u32 pgdir_identity(void);
 /* The same, but the page tables covering [lo, hi) are the directory's own

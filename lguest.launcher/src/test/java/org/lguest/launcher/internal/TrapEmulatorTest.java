@@ -2,6 +2,7 @@ package org.lguest.launcher.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -177,6 +178,17 @@ class TrapEmulatorTest {
         String failure = traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0));
         assertEquals("cannot hand trap 13 (instruction f4 90 90 90 90 90 90) back to the guest: LHREQ_TRAP answered EINVAL",
             failure);
+    }
+
+    @Test
+    void theSamePortCodeServesAnEngineThatRunsInAndOut() {
+        assertTrue(traps.owns(VirtioBus.CONFIG_ADDRESS) && traps.owns(VirtioBus.CONFIG_DATA + 3));
+        assertFalse(traps.owns(0x80), "the engine makes a port nobody owns read all ones");
+        traps.out(VirtioBus.CONFIG_ADDRESS, 4, 0x8000_0800);
+        assertEquals(0x8000_0800L, bus.ioRead(VirtioBus.CONFIG_ADDRESS, 4));
+        assertEquals(Virtio.PCI_VENDOR_ID, traps.in(VirtioBus.CONFIG_DATA, 2));
+        assertEquals(List.of(), cpu.trapsHandedBack, "nothing goes through the guest's registers");
+        assertFalse(new TrapEmulator(cpu, 0, null).owns(VirtioBus.CONFIG_DATA), "no bus, no ports");
     }
 
     @Test

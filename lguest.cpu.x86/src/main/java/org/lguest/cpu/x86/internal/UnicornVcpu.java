@@ -25,11 +25,11 @@ import org.lguest.cpu.x86.internal.unicorn.UnicornException;
  * this CPU's own.
  * <p>
  * After an exit the engine still holds the guest's state at the guest's
- * ring, so a run that changes no segment, page-table root or GDT entry
- * resumes with {@code uc_emu_start} at EIP after writing the registers the
- * Host changed. Everything else goes through the switcher, which loads the
- * whole register file: the first run, a new engine resuming a
- * {@link VcpuState}, a change of ring or segment, a new CR3 or a TLB flush.
+ * ring, so a run that changes no segment or GDT entry resumes with
+ * {@code uc_emu_start} at EIP after writing the registers the Host changed
+ * (and CR3, or a TLB flush, when those changed). Everything else goes
+ * through the switcher, which loads the whole register file: the first run,
+ * a new engine resuming a {@link VcpuState}, a change of ring or segment.
  * <p>
  * Unicorn (2.1 and later) translates through the shadow page tables as a
  * real MMU does, so guest RAM is mapped once at physical 0 and the host area

@@ -509,6 +509,33 @@ class UnicornVcpuTest {
         assertEquals(2, guest.reg(Reg.EAX), "the rewritten code ran");
     }
 
+    /**
+     * Unicorn 2.1.1 marks a frame's code as written only through translations
+     * cached after the frame first ran as code: a write through another
+     * address whose translation was cached before that leaves the old code
+     * running. A TLB flush (which a guest does after changing mappings)
+     * makes the write count. FINDINGS.md, "Code and aliases on 2.1".
+     */
+    @Test
+    void codeWrittenThroughAnAddressCachedBeforeItRanIsSeenAfterATlbFlush() throws VcpuException {
+        guest.pte(HIGH + 0x1000, TestGuest.mapping(0x10_1000));
+        guest.code(CODE, 0xC7, 0x05, 0x00, 0x10, 0x00, 0xC0, 0xB8, 1, 0, 0,   // movl $0x1b8,0xc0001000 (mov $1,%eax...)
+                0xC6, 0x05, 0x04, 0x10, 0x00, 0xC0, 0x00,                     // movb $0,0xc0001004
+                0xC6, 0x05, 0x05, 0x10, 0x00, 0xC0, 0xC3,                     // movb $0xc3,0xc0001005 (ret)
+                0xB9, 0x00, 0x10, 0x10, 0x00, 0xFF, 0xD1, 0x89, 0xC3,         // mov $0x101000,%ecx; call *%ecx; mov %eax,%ebx
+                0xC6, 0x05, 0x01, 0x10, 0x00, 0xC0, 0x02,                     // movb $2,0xc0001001
+                0xFF, 0xD1, INT_1F, INT_ARG,                                  // call *%ecx; int $0x1f
+                0xC6, 0x05, 0x01, 0x10, 0x00, 0xC0, 0x03,                     // movb $3,0xc0001001
+                0xFF, 0xD1, INT_1F, INT_ARG);                                 // call *%ecx; int $0x1f
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(1, guest.reg(Reg.EBX));
+        assertEquals(1, guest.reg(Reg.EAX), "Unicorn 2.1.1 runs the old code: if this fails, the limitation is gone");
+        guest.vcpu.flushTlb();
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(3, guest.reg(Reg.EAX), "after the flush the write through the alias counts");
+    }
+
     @Test
     void aNotPresentPageAboveTheMappingFaultsWithItsAddressAndRunsOnceFilled() throws VcpuException {
         guest.pte(HIGH, TestGuest.mapping(0x10_0000));
