@@ -44,6 +44,15 @@ class RuntimeJarIT {
     }
 
     @Test
+    void verboseSaysWhatRunsTheGuests() throws Exception {
+        Result result = run("-Dlguest.verbose=true", "-Dlguest.commands=lguest:list");
+        assertEquals(0, result.status, result.toString());
+        assertTrue(result.err.contains("cpu: unicorn 2.1.1 (lguest.cpu.x86)\npaging: shadow (lguest.paging)\ndevices: console "
+            + "(lguest.virtio.console), rng (lguest.virtio.rng)\n"), result.toString());
+        assertTrue(result.out.contains("guests running: none"), result.toString());
+    }
+
+    @Test
     void runExitsNonZeroWithTheReasonWhenTheGuestIsKilled() throws Exception {
         Result result = run("-Dlguest.run=bad-hcall");
         assertEquals(1, result.status, result.toString());
@@ -76,7 +85,7 @@ class RuntimeJarIT {
     /** Without a terminal, standard input reaches the guest's virtio console as it comes. */
     @Test
     void runForwardsStandardInputToTheGuestsConsole() throws Exception {
-        Result result = run("-Dlguest.run=echo", "one\ntwo words\nquit\n");
+        Result result = runWithInput("one\ntwo words\nquit\n", "-Dlguest.run=echo");
         assertEquals(0, result.status, result.toString());
         assertTrue(result.out.contains("echo: one\necho: two words\necho: 3 lines\nPASS echo\n"), result.toString());
     }
@@ -91,7 +100,7 @@ class RuntimeJarIT {
         }
         Files.write(initrd, bytes);
         Result result = run(String.join("\n", "-Dlguest.run=initrd-cmdline", "--initrd", initrd.toString(), "--append",
-            "initrd-cmdline root=/dev/ram0 rdinit=/init  two-spaces \"quoted words\" end=1"), "");
+            "initrd-cmdline root=/dev/ram0 rdinit=/init  two-spaces \"quoted words\" end=1"));
         assertEquals(0, result.status, result.toString());
         assertTrue(result.out.endsWith("PASS initrd-cmdline\n"), result.toString());
         assertTrue(result.out.contains(String.format("at %#x (loader 0xff)", (128 << 20) - 12288)),
@@ -102,7 +111,7 @@ class RuntimeJarIT {
     void runRefusesAKernelItCannotLoadInOneLine() throws Exception {
         Path notAKernel = Files.createTempFile("lguest-kernel", ".bin");
         Files.write(notAKernel, new byte[4096]);
-        Result result = run("-Dlguest.run=" + notAKernel, "");
+        Result result = run("-Dlguest.run=" + notAKernel);
         assertEquals(1, result.status, result.toString());
         assertTrue(result.err.contains("lguest: cannot boot " + notAKernel + ": it is neither an ELF32 i386 file (vmlinux)"
             + " nor a bzImage"), result.toString());
@@ -154,7 +163,7 @@ class RuntimeJarIT {
 
     @Test
     void attachRefusesASessionWithoutATerminal() throws Exception {
-        Result result = run("-Dlguest.commands=lguest:launch echo; lguest:attach 1", "");
+        Result result = run("-Dlguest.commands=lguest:launch echo; lguest:attach 1");
         assertEquals(1, result.status, result.toString());
         assertTrue(result.err.contains("lguest:attach needs an interactive terminal"), result.toString());
     }
@@ -173,12 +182,12 @@ class RuntimeJarIT {
         }
     }
 
-    private static Result run(String property) throws IOException, InterruptedException {
-        return run(property, "");
+    private static Result run(String... properties) throws IOException, InterruptedException {
+        return runWithInput("", properties);
     }
 
-    /** The runtime with {@code property} set and {@code input} on its standard input. */
-    private static Result run(String property, String input) throws IOException, InterruptedException {
+    /** The runtime with {@code properties} set and {@code input} on its standard input. */
+    private static Result runWithInput(String input, String... properties) throws IOException, InterruptedException {
         assertTrue(Files.isRegularFile(JAR), JAR + " is missing: build with mvn verify");
         Path storage = Files.createTempDirectory("lguest-felix");
         Path out = Files.createTempFile("lguest-out", ".txt");
@@ -187,7 +196,9 @@ class RuntimeJarIT {
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
             "-Dorg.osgi.framework.storage=" + storage, "-Dgosh.args=--nointeractive",
-            "-Dorg.jline.terminal.dumb=true", property, "-jar", JAR.toString()));
+            "-Dorg.jline.terminal.dumb=true"));
+        command.addAll(List.of(properties));
+        command.addAll(List.of("-jar", JAR.toString()));
         Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
             .redirectInput(ProcessBuilder.Redirect.PIPE).start();
         try (var stdin = process.getOutputStream()) {

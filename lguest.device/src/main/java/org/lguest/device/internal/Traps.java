@@ -10,10 +10,9 @@ import org.lguest.api.cpu.VcpuExit;
 import org.lguest.api.paging.GuestPageTables;
 
 /*P:450
- * What x86/core.c does once the Guest has come out: look at why it exited,
- * and either deal with it here (a hypercall, a page fault the shadow page
- * tables can fill), hand it to the Launcher (an I/O instruction, an access
- * to device memory), or reflect it into the Guest's own handler.
+ * Sorting a vCPU exit into one of three outcomes: the Host deals with it
+ * (hypercalls, page faults the shadows can satisfy), the Launcher does
+ * (port I/O, MMIO accesses), or the Guest does, through its own IDT.
  */
 final class Traps {
     private static final long MASK = 0xFFFF_FFFFL;
@@ -24,10 +23,10 @@ final class Traps {
         this.host = host;
     }
 
-    /*H:050 Once we've re-enabled interrupts, we look at why the Guest exited. */
+    /*H:050 Called by the run loop after every exit, with the CPU's lock held again. */
     void handleTrap(Cpu cpu, VcpuExit exit) {
         if (exit.kind() == VcpuExit.Kind.KICKED) {
-            /* Someone wanted our attention (an interrupt, a close): the run loop will see. */
+            /* A kick, not a trap: the loop itself finds the reason (interrupt, pause, close). */
             return;
         }
         Guest lg = cpu.lg;
@@ -43,26 +42,22 @@ final class Traps {
 
         switch (trapnum) {
             case Abi.TRAP_GP -> {
-                /*
-                 * We've intercepted a General Protection Fault. If this was one
-                 * of those annoying IN or OUT instructions, the Launcher
-                 * emulates it; a "cli" we simply skip.
-                 */
-                if (exit.errorCode() == 0 && emulateInsn(cpu)) {
+                /* #GP with error code 0: the Launcher decides (skip a cli, emulate in/out, or hand it back), as in Linux 4.x. */
+                if (exit.errorCode() == 0) {
+                    setupEmulateInsn(cpu);
                     return;
                 }
             }
             case Abi.TRAP_PF -> {
                 /*
-                 * We've intercepted a Page Fault. Most of the time the shadow
-                 * page tables just don't have the page yet: we set it up and
-                 * don't even tell the Guest that the fault happened.
+                 * #PF: usually a shadow entry not built yet. The manager fills it
+                 * and the Guest retries the access without ever knowing.
                  */
                 long cr2 = exit.cr2() & MASK;
                 cpu.lastPagefault = cr2;
                 GuestPageTables pt = lg.pageTables;
                 if (pt == null) {
-                    /* The page-table manager went away under us: the access faults again later. */
+                    /* No manager right now; the retried access faults again once one is back. */
                     return;
                 }
                 switch (pt.demandPage(cpu.id, cr2, exit.errorCode())) {
@@ -75,25 +70,19 @@ final class Traps {
                     }
                     case DEVICE -> {
                         /*
-                         * An access to memory-mapped I/O: tell the Launcher, let it
-                         * handle it. Should it hand the fault back (LHREQ_TRAP), the
-                         * Guest finds cr2 where it looks.
+                         * MMIO: the Launcher emulates it. As in Linux 4.x, cr2 is
+                         * not written: a fault it hands back shows the old value.
                          */
-                        writeCr2(cpu, cr2);
                         setupIomemInsn(cpu, cr2);
                         return;
                     }
                     case GUEST ->
-                        /*
-                         * OK, it's really not there (or not OK): the Guest needs
-                         * to know. We write out the cr2 value so it knows where
-                         * the fault occurred.
-                         */
+                        /* A genuine fault of the Guest's: give it cr2 and reflect it below. */
                         writeCr2(cpu, cr2);
                 }
             }
             case Abi.TRAP_DEVICE_NOT_AVAILABLE -> {
-                /* If the Guest doesn't want to know (TS clear), we just continue without telling it. */
+                /* #NM only matters to a Guest that set TS (LHCALL_TS); otherwise resume. */
                 if (cpu.ts == 0) {
                     return;
                 }
@@ -105,10 +94,10 @@ final class Traps {
             default -> {
                 if (trapnum >= Lguest.FIRST_EXTERNAL_VECTOR && trapnum < Abi.IDT_ENTRIES) {
                     /*
-                     * These values mean a real interrupt occurred, in which case
-                     * the Host handler has already been run (lguest): nothing
-                     * for the Guest. A backend that cannot tell us an "int n"
-                     * from other exits still gets the system call through.
+                     * Vectors 32 and up are external interrupts, handled by the
+                     * Host, not reflected. The exception is the system-call vector
+                     * with a gate installed, for backends that report "int n" as
+                     * a plain exit.
                      */
                     if (!host.interrupts.couldBeSyscall(trapnum)
                         || !Interrupts.idtPresent(cpu.idtLo[trapnum], cpu.idtHi[trapnum])) {
@@ -118,31 +107,32 @@ final class Traps {
             }
         }
 
-        /* We didn't handle the trap, so it needs to go to the Guest. */
+        /* Everything not handled above is the Guest's. */
         reflect(cpu, trapnum, exit.errorCode());
     }
 
     /*
-     * Our 'struct hcall_args' maps onto the registers: we take the arguments
-     * now, and the run loop does the hypercall before anything else.
+     * Capture call and arguments (EAX; then EBX, ECX, EDX, ESI, as Linux 4.x)
+     * now, while the registers hold them; the run loop performs the call
+     * before re-entry. No register is written back.
      */
     private static void hypercall(Cpu cpu) {
         LguestRegs regs = cpu.state.regs();
         cpu.hcall = new long[] {
-            regs.get(Reg.EAX) & MASK, regs.get(Reg.EDX) & MASK, regs.get(Reg.EBX) & MASK,
-            regs.get(Reg.ECX) & MASK, regs.get(Reg.ESI) & MASK};
+            regs.get(Reg.EAX) & MASK, regs.get(Reg.EBX) & MASK, regs.get(Reg.ECX) & MASK,
+            regs.get(Reg.EDX) & MASK, regs.get(Reg.ESI) & MASK};
     }
 
     private static void writeCr2(Cpu cpu, long cr2) {
         Guest lg = cpu.lg;
-        /* If the Guest were really messed up this could happen before LGUEST_INIT: no lguest_data yet. */
+        /* A fault before LGUEST_INIT has no lguest_data to write into. */
         if (lg.initialized() && !lg.lguestData.setCr2(cr2)) {
             lg.kill("Writing cr2");
         }
         cpu.state.cr2(cr2);
     }
 
-    /** deliver_trap(), or the cryptic death of a Guest with no handler for it. */
+    /** Hand the trap to the Guest's handler; with none, kill the Guest with a message naming the trap. */
     private void reflect(Cpu cpu, int trapnum, int errorCode) {
         Guest lg = cpu.lg;
         if (lg.pageTables == null) {
@@ -150,10 +140,9 @@ final class Traps {
         }
         if (!host.interrupts.deliverTrap(cpu, trapnum)) {
             /*
-             * If the Guest doesn't have a handler (either it hasn't registered
-             * any yet, or it's one of the faults we don't let it handle, or the
-             * switcher could not load its registers: 256), it dies with this
-             * cryptic error message.
+             * No gate: an IDT not loaded yet, a vector the Guest may not own,
+             * or 256 (the backend could not load the Guest's registers). The
+             * message format is Linux lguest's, which the Launcher prints.
              */
             lg.kill("unhandled trap " + trapnum + " at " + Fmt.hex(cpu.state.regs().get(Reg.EIP) & MASK) + " ("
                 + Fmt.hex(trapnum == Abi.TRAP_PF ? cpu.lastPagefault : errorCode & MASK) + ")");
@@ -161,14 +150,14 @@ final class Traps {
     }
 
     /*
-     * An "int n" the Guest executed. In lguest the hardware checked the
-     * gate's privilege level against the caller's: the hypercall gate has
-     * the Guest kernel's (so Guest userspace can't make hypercalls), the
-     * others the level the Guest gave its own entry, and a not-present or
-     * too-privileged gate is a General Protection Fault at the "int", with
-     * the vector in the error code. A software interrupt never pushes an
-     * error code. Vectors from 32 up other than the system call were real
-     * interrupts for lguest, so the Guest never saw them.
+     * A software interrupt ("int n", int3, into, int1). Linux lguest let the
+     * real CPU check the gate's DPL; our engine does not, so we check here.
+     * The hypercall gate has the Guest kernel's level (user mode cannot
+     * make hypercalls); other gates have the DPL the Guest set, and a
+     * missing gate counts as DPL 0. Failing the check is a #GP at the
+     * instruction, error code (vector << 3) | 2. Passing, the handler runs
+     * with no error code. External vectors other than the system call are
+     * ignored, as the hardware would never have shown them to the Guest.
      */
     private void softwareInterrupt(Cpu cpu, int vector) {
         LguestRegs regs = cpu.state.regs();
@@ -206,7 +195,7 @@ final class Traps {
         }
     }
 
-    /* int3 (0xCC), into (0xCE) and int1 (0xF1) are one byte; "int n" (0xCD n) is two. */
+    /* Length of the instruction before EIP, to back up for the #GP: 1 for 0xCC, 0xCE, 0xF1, else 2 (0xCD n). */
     private static int softIntLength(Cpu cpu, int vector, long eip) {
         int oneByte = switch (vector) {
             case 1 -> 0xF1;
@@ -226,53 +215,21 @@ final class Traps {
         return 2;
     }
 
-    /*H:130
-     * The Guest sometimes fumbles across an I/O instruction as it probes for
-     * things which are usually attached to a PC. When the Guest kernel uses
-     * one we get a General Protection Fault and hand it to the Launcher to
-     * emulate, with the instruction bytes so it doesn't have to walk the
-     * page tables. "cli" (which early boot code uses and which we can't
-     * allow) we simply skip, which will Mostly Work. Returns true if the
-     * fault was dealt with.
+    /*
+     * A #GP with error code 0 (an in/out, a "cli", or some other privileged
+     * instruction): the Launcher gets trap 13 and the bytes at EIP, and
+     * decides. Before the page tables exist we cannot read the instruction;
+     * it faults again once we can.
      */
-    private boolean emulateInsn(Cpu cpu) {
-        Guest lg = cpu.lg;
-        LguestRegs regs = cpu.state.regs();
-        /* This must be the Guest kernel trying to do something, not userspace! */
-        if ((regs.get(Reg.CS) & 3) != GUEST_PL) {
-            return false;
+    private static void setupEmulateInsn(Cpu cpu) {
+        if (cpu.lg.pageTables == null) {
+            return;
         }
-        if (lg.pageTables == null) {
-            /* We cannot read the instruction now; it faults again once we can. */
-            return true;
+        byte[] insn = copyFromGuest(cpu, cpu.state.regs().get(Reg.EIP) & MASK, PendingTrap.INSN_BYTES);
+        if (cpu.lg.isDead()) {
+            return;
         }
-        long eip = regs.get(Reg.EIP) & MASK;
-        byte[] insn = copyFromGuest(cpu, eip, PendingTrap.INSN_BYTES);
-        if (lg.isDead()) {
-            return true;
-        }
-        int op = insn[0] & 0xFF;
-        if (op == 0xFA) {
-            /* "cli", or Clear Interrupt Enable instruction. Skip it. */
-            regs.set(Reg.EIP, (int) (eip + 1));
-            return true;
-        }
-        /* 0x66 is an "operand prefix": a 16, not 32 bit in/out. */
-        if (op == 0x66) {
-            op = insn[1] & 0xFF;
-        }
-        /* We can ignore the lower bit (8 or 16/32 bit) and decode the 4 opcodes: */
-        switch (op & 0xFE) {
-            case 0xE4, 0xEC, 0xE6, 0xEE -> {
-                /* in <imm8>,%al; in (%dx),%al; out %al,<imm8>; out %al,(%dx) */
-                cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
-                return true;
-            }
-            default -> {
-                /* OK, we don't know what this is: the Guest gets its #GP. */
-                return false;
-            }
-        }
+        cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
     }
 
     private void setupIomemInsn(Cpu cpu, long cr2) {
@@ -288,10 +245,10 @@ final class Traps {
     }
 
     /*
-     * The eip contains the *virtual* address of the Guest's instruction. We
-     * handle the case where the instruction is over two pages, and the pages
-     * are virtually but not physically contiguous; if the second page isn't
-     * mapped we fill with zeroes. An unmapped first page kills the Guest.
+     * Reads len bytes at a Guest-virtual address, translating each page
+     * separately since neighbours in virtual space need not be neighbours
+     * in physical memory. Bytes on an unmapped second page read as zero;
+     * an unmapped first page kills the Guest.
      */
     static byte[] copyFromGuest(Cpu cpu, long vaddr, int len) {
         byte[] dst = new byte[len];
