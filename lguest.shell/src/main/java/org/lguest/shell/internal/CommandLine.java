@@ -192,9 +192,15 @@ public class CommandLine implements FrameworkListener {
             return 1;
         }
         try {
-            LaunchRequest request = LaunchRequest.parse(List.of(arguments.strip().split("\n")));
+            // Split only at the newlines between arguments: an --append value keeps every space.
+            LaunchRequest request = LaunchRequest.parse(List.of(arguments.split("\n")));
             Guest guest = starter.launch(request, CONSOLE);
-            boolean left = context.getProperty(TERMINAL) != null ? typeOnTheTerminal(guest, err) : forwardStandardInput(guest);
+            boolean left = false;
+            if (context.getProperty(TERMINAL) != null) {
+                left = typeOnTheTerminal(guest, err);
+            } else {
+                forwardStandardInput(guest);
+            }
             Guest.Outcome outcome = guest.outcome().toCompletableFuture().join();
             if (outcome.state() == Guest.State.POWERED_OFF) {
                 return 0;
@@ -216,7 +222,8 @@ public class CommandLine implements FrameworkListener {
         } catch (IOException | NoClassDefFoundError e) {
             err.println("lguest: no raw terminal (" + (e instanceof NoClassDefFoundError ? "JLine is not installed"
                 : e.getMessage()) + "); standard input goes to the guest as it comes");
-            return forwardStandardInput(guest);
+            forwardStandardInput(guest);
+            return false;
         }
         try (GuestConsoleInput input = GuestConsoleInput.find(context, guest.id()); RawTerminal raw = terminal) {
             raw.say("lguest: guest " + guest.id() + " (" + guest.image() + ") on this terminal; "
@@ -231,8 +238,8 @@ public class CommandLine implements FrameworkListener {
         return false;
     }
 
-    /** Standard input to the guest's console as it comes, on a thread of its own, until it ends; never "left". */
-    private boolean forwardStandardInput(Guest guest) {
+    /** Standard input to the guest's console as it comes, on a thread of its own, until either ends. */
+    private void forwardStandardInput(Guest guest) {
         Thread.ofPlatform().name("lguest-console-input").daemon().start(() -> {
             try (GuestConsoleInput input = GuestConsoleInput.find(context, guest.id())) {
                 byte[] buffer = new byte[4096];
@@ -246,7 +253,6 @@ public class CommandLine implements FrameworkListener {
                 // A guest without a console, or input that failed: it runs on without.
             }
         });
-        return false;
     }
 
     /**
