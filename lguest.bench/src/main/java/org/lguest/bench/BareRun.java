@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import org.lguest.api.abi.Lhcall;
 import org.lguest.cpu.x86.internal.unicorn.Engine;
 import org.lguest.cpu.x86.internal.unicorn.Unicorn;
+import org.lguest.launcher.internal.GuestMemory;
 
 /**
  * The floor: a guest image on a bare Unicorn engine, through the backend's
@@ -47,7 +48,7 @@ final class BareRun implements AutoCloseable {
     BareRun(Unicorn unicorn, GuestImage elf, String commandLine, int memoryMiB) {
         this.image = elf.name;
         try {
-            ram = arena.allocate((long) memoryMiB << 20, PAGE);
+            ram = GuestMemory.map(arena, (long) memoryMiB << 20); // as the Launcher gets guest RAM
             elf.load(ram, commandLine);
             MemorySegment host = arena.allocate(PAGE, PAGE);
             host.fill((byte) 0xF4); // hlt everywhere else; UNTIL is one of them

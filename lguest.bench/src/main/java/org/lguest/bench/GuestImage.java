@@ -64,6 +64,15 @@ final class GuestImage {
         return url;
     }
 
+    /**
+     * The bundle entry of a listed image as the Launcher's catalog sees it:
+     * {@code NAME.elf}, or {@code NAME.bzImage} for the images shipped as bzImages.
+     */
+    static URL entry(String name) {
+        URL bzImage = GuestImage.class.getClassLoader().getResource(FOLDER + name + ".bzImage");
+        return bzImage != null ? bzImage : url(name);
+    }
+
     /** Reads and parses the named image, as the Launcher's catalog reads it (through its URL). */
     static GuestImage read(String name) {
         try (InputStream in = url(name).openStream()) {

@@ -61,7 +61,7 @@ final class Launchers {
                 case "findEntries" -> {
                     List<URL> urls = new ArrayList<>();
                     for (String name : GuestImage.names()) {
-                        urls.add(GuestImage.url(name));
+                        urls.add(GuestImage.entry(name));
                     }
                     yield Collections.enumeration(urls);
                 }

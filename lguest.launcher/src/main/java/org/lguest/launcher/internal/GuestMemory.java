@@ -12,9 +12,10 @@ import java.lang.invoke.MethodHandle;
  * its pages on first touch, so RAM a guest never uses costs nothing (a
  * 128 MiB guest that touches 2 MiB holds about 2 MiB). An arena's own
  * {@code allocate} would not do: it zeroes what it allocates, touching every
- * page. The mapping is undone when the arena closes.
+ * page. The mapping is undone when the arena closes. Public for the
+ * benchmarks' floors, which must get their RAM the same way.
  */
-final class GuestMemory {
+public final class GuestMemory {
     private static final int PROT_READ = 1;
     private static final int PROT_WRITE = 2;
     private static final int MAP_PRIVATE = 0x02;
@@ -43,7 +44,7 @@ final class GuestMemory {
      *
      * @throws OutOfMemoryError when the mapping is refused
      */
-    static MemorySegment map(Arena arena, long bytes) {
+    public static MemorySegment map(Arena arena, long bytes) {
         MemorySegment address;
         try {
             address = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, bytes, PROT_READ | PROT_WRITE,
