@@ -7,6 +7,7 @@ import org.lguest.api.abi.Lhcall;
 import org.lguest.api.cpu.LguestRegs;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuExit;
+import org.lguest.api.device.Eventfd;
 import org.lguest.api.paging.GuestPageTables;
 
 /*P:450
@@ -74,6 +75,9 @@ final class Traps {
                         return;
                     }
                     case DEVICE -> {
+                        if (storeToEventfd(cpu, cr2)) {
+                            return;
+                        }
                         /*
                          * An access to memory-mapped I/O: tell the Launcher, let it
                          * handle it. Should it hand the fault back (LHREQ_TRAP), the
@@ -273,6 +277,42 @@ final class Traps {
                 return false;
             }
         }
+    }
+
+    /*
+     * Our extension, KVM's ioeventfd in lguest's terms: the eventfd map also
+     * holds guest-physical addresses in device memory (a virtio notify
+     * register, say). A store to one of those is the whole message, so the
+     * Host signals the eventfd and steps over the instruction itself; the
+     * Launcher never hears of it. Loads, and stores it cannot decode, go to
+     * the Launcher as before. True if the store was taken.
+     */
+    private boolean storeToEventfd(Cpu cpu, long cr2) {
+        EventfdMap map = cpu.lg.eventfds;
+        if (map == null || map.size() == 0) {
+            return false;
+        }
+        long addr = Interrupts.guestPa(cpu, cr2);
+        if (cpu.lg.isDead()) {
+            return true;
+        }
+        Eventfd event = map.lookup(addr);
+        if (event == null) {
+            return false;
+        }
+        LguestRegs regs = cpu.state.regs();
+        long eip = regs.get(Reg.EIP) & MASK;
+        byte[] insn = copyFromGuest(cpu, eip, PendingTrap.INSN_BYTES);
+        if (cpu.lg.isDead()) {
+            return true;
+        }
+        int length = MmioStore.length(insn);
+        if (length < 0) {
+            return false;
+        }
+        event.signal(1);
+        regs.set(Reg.EIP, (int) (eip + length));
+        return true;
     }
 
     private void setupIomemInsn(Cpu cpu, long cr2) {

@@ -62,18 +62,18 @@ class DeviceRegionTest {
      * vendor and device id; (2) {@code movzwl 0x2(%esi),%ecx} at device 2 is
      * the rng's 0x1044; (3) {@code mov 0x3c(%esi),%bh} loads its interrupt
      * line (2) into BH only; (4) {@code mov 0x10(%esi,%edi,1),%edx}: the
-     * console's BAR0 is right above the configuration window (0xE0100000); (5) {@code movl $1,(%edx)} selects
+     * console's BAR0 is one MiB past the end of RAM (0x1100000); (5) {@code movl $1,(%edx)} selects
      * the high feature word, {@code mov 0x4(%edx),%eax} has VERSION_1; (6)
      * {@code mov 0x12(%edx),%cx}: two queues, in CX only; (7) {@code movb
      * $1,0x14(%edx)}, {@code mov %ah,0x14(%edx)} with AH = 3, {@code movzbl
-     * 0x14(%edx),%eax} reads 3; (8) NOTIFY at the first queue's notification
-     * address; then power off.
+     * 0x14(%edx),%eax} reads 3; (8) NOTIFY at the console's notification
+     * register (BAR0 + 56), which the Host's eventfd takes; then power off.
      */
     private static final String DEVICES = "c7058425100080000000bf30201000b8ffffffffb910000000f3abb801000000ba00201000cd1fbd01000000a1008000e03d"
         + "f41a43100f85b6000000bd02000000be000001e00fb74e0281f9441000000f859c000000bd03000000bb785634128a7e3c81"
-        + "fb780234120f8583000000bd04000000be008000e031ff8b543e1083e2f081fa000010e07568bd05000000c702010000008b"
+        + "fb780234120f8583000000bd04000000be008000e031ff8b543e1083e2f081fa000010017568bd05000000c702010000008b"
         + "4204a9010000007453bd06000000b9ffffffff668b4a1281f90200ffff753dbd07000000c6421401b8000300008862140fb6"
-        + "421483f8037523bd080000008d9200020000b811000000cd1fb802000000ba0e011000bb01000000cd1f89e80430a21e0110"
+        + "421483f8037523bd080000008d9238000000b811000000cd1fb802000000ba0e011000bb01000000cd1f89e80430a21e0110"
         + "00b811000000ba19011000cd1fb863000000cd1f506f77657220646f776e004641494c203f0a00";
 
     @Test
