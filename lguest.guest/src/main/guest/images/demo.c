@@ -171,8 +171,8 @@ void main(void)
     vcons_take_say();
     say("Hello from the lguest demo guest, on its virtio console");
 
-    say("demo: PCI bus 0: host bridge %04x:%04x, %u virtio functions", pci_host_bridge_id & 0xFFFF,
-        pci_host_bridge_id >> 16, virtio_count);
+    say("demo: PCI bus 0: host bridge of class %02x/%02x, %u virtio functions", pci_host_bridge_class >> 16,
+        (pci_host_bridge_class >> 8) & 0xFF, virtio_count);
     for (u32 i = 0; i < virtio_count; i++) {
         struct virtio_dev *d = &virtio_devs[i];
         say("demo: slot %u: virtio %s (1af4:%04x), irq %u, BAR0 %#x", d->slot, virtio_type_name(d->type),

@@ -190,10 +190,8 @@ struct virtio_dev {
 /* The functions found on the bus by virtio_scan(), in slot order. */
 extern struct virtio_dev virtio_devs[VIRTIO_MAX_DEVICES];
 extern u32 virtio_count;
-/* What the scan saw at device 0 (vendor | device << 16), or 0xFFFFFFFF. */
-extern u32 pci_host_bridge_id;
-/* Notify through MMIO writes of the queue index instead of LHCALL_NOTIFY. */
-extern int virtio_notify_by_mmio;
+/* Device 0's class, subclass and prog-if (0x060000 for lguest's host bridge), or all ones. */
+extern u32 pci_host_bridge_class;
 
 /* Scan bus 0 through ECAM and walk each virtio function's capabilities.
  * Fails the image (with a clear reason) when the ECAM window is not there
@@ -225,8 +223,7 @@ struct vbuf {
 /* Add a chain: out readable buffers then in writable ones. Returns the head
  * or -1 when the ring has too few free descriptors. Nothing is notified. */
 int virtq_add(struct virtq *q, const struct vbuf *bufs, u32 out, u32 in, void *token);
-/* Tell the device (LHCALL_NOTIFY of the queue's notify address, or an MMIO
- * write of the queue index when virtio_notify_by_mmio). */
+/* Tell the device: the queue index, 16 bits, to its notify register. */
 void virtq_kick(struct virtq *q);
 /* Whether a used entry is waiting. */
 int virtq_has_used(struct virtq *q);

@@ -10,8 +10,7 @@
 
 struct virtio_dev virtio_devs[VIRTIO_MAX_DEVICES];
 u32 virtio_count;
-u32 pci_host_bridge_id = 0xFFFFFFFFu;
-int virtio_notify_by_mmio;
+u32 pci_host_bridge_class = 0xFFFFFFFFu;
 
 /* ------------------------------------------------------------------ PCI */
 
@@ -114,10 +113,10 @@ u32 virtio_scan(void)
     for (u32 slot = 0; slot < PCI_MAX_DEVICES; slot++) {
         if (slot)
             id = pci_read32(slot, 0);
+        if (slot == 0)
+            pci_host_bridge_class = pci_read32(0, 0x08) >> 8; /* the bridge has a class and nothing else */
         if ((id & 0xFFFF) == 0xFFFF)
             continue;
-        if (slot == 0)
-            pci_host_bridge_id = id;
         u32 device_id = id >> 16;
         if ((id & 0xFFFF) != VIRTIO_PCI_VENDOR || device_id < VIRTIO_PCI_DEVICE_BASE + 1 ||
             device_id > VIRTIO_PCI_DEVICE_BASE + 0x3F)
@@ -346,10 +345,8 @@ void virtq_kick(struct virtq *q)
 {
     barrier();
     q->notifies++;
-    if (virtio_notify_by_mmio)
-        mmio_write16(q->notify_address, q->index);
-    else
-        hcall1(LHCALL_NOTIFY, q->notify_address);
+    /* The queue index to the notify register: the Host's eventfd takes it, the Launcher never sees it. */
+    mmio_write16(q->notify_address, q->index);
 }
 
 int virtq_has_used(struct virtq *q)
