@@ -6,14 +6,10 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /*H:200
- * The Guest Clock.
- *
- * There are two sources of virtual interrupts: the Launcher sending
- * interrupts for virtual devices, and the Guest timer interrupt. The Guest
- * uses LHCALL_SET_CLOCKEVENT to tell us how long to the next timer
- * interrupt (in nanoseconds); we arm a timer on the Host's scheduler, and
- * when it expires it raises interrupt 0, which also wakes a halted CPU and
- * kicks a running one. 0 means "turn off the clock".
+ * A CPU's one-shot clock. LHCALL_SET_CLOCKEVENT gives a delay in
+ * nanoseconds (0 stops the clock); the Host's scheduler thread waits it
+ * out and then raises interrupt 0. Raising it wakes a halted CPU and kicks
+ * a running one, like an LHREQ_IRQ from the Launcher.
  */
 final class ClockDevice {
     private final ScheduledExecutorService scheduler;
@@ -57,7 +53,7 @@ final class ClockDevice {
         return armed != null && !armed.isDone();
     }
 
-    /* clockdev_fn(): remember the first interrupt is the timer interrupt. */
+    /* Our clockdev_fn(): unless re-armed or cancelled since, raise IRQ 0, the timer's line. */
     private void expired(long mine) {
         synchronized (this) {
             if (mine != generation) {

@@ -15,11 +15,11 @@ import org.lguest.api.paging.GuestPageTables;
 import org.lguest.api.paging.PageTableManager;
 
 /*P:400
- * This contains run_guest() which actually runs the Guest through the
- * vCPU backend and analyzes the return, such as determining if the Guest
- * wants the Host to do something. It also keeps the engine and the shadow
- * page tables of each CPU present: both come from services that may come
- * and go, and the guest's state outlives them.
+ * The run loop behind read(): it enters the Guest through the vCPU
+ * backend, handles each exit, and returns once the Launcher has work.
+ * The engine and the shadow page tables are services that can be swapped
+ * or vanish at any time, so Core (re)creates them on demand; the Guest's
+ * own state never depends on them.
  */
 final class Core {
     private static final System.Logger LOG = System.getLogger("org.lguest.device");
@@ -35,10 +35,9 @@ final class Core {
     }
 
     /*L:040
-     * Once our Guest is initialized, the Launcher makes it run by reading.
-     * The checks before this (initialized, CPU index, owner thread, dead)
-     * are the file's; here we hold the CPU for the whole read, except while
-     * the Guest runs.
+     * The file has already checked the request (a Guest, a valid CPU, the
+     * owning thread, not dead). Core holds the CPU's lock for the whole
+     * read, letting go only while Guest code runs.
      */
     long read(Cpu cpu, MemorySegment user) {
         cpu.lock.lock();
@@ -48,14 +47,14 @@ final class Core {
             }
             cpu.inRead = true;
             watch(cpu);
-            /* If we returned from read() last time because the Guest sent I/O, clear the flag. */
+            /* A NOTIFY or trap handed out by the previous read() is now the Launcher's; forget it. */
             cpu.pendingNotify = 0;
             cpu.pendingTrap = null;
             return runGuest(cpu, user);
         } finally {
             cpu.inRead = false;
             if (cpu.lg.closed && cpu.vcpu != null) {
-                /* Closed while we ran: release the engine on its own thread. */
+                /* close() came meanwhile: the engine is freed here, by the thread that made it. */
                 closeVcpu(cpu);
             }
             cpu.idle.signalAll();
@@ -64,12 +63,13 @@ final class Core {
     }
 
     /*H:030
-     * Let's jump straight to the main loop which runs the Guest. We keep
-     * going around and around until something interesting happens.
+     * The loop: settle what is pending (hypercalls, notifications, traps,
+     * interrupts), enter the Guest, handle the exit, repeat. Each return
+     * hands the Launcher a word, a trap record or an errno.
      */
     private long runGuest(Cpu cpu, MemorySegment user) {
         Guest lg = cpu.lg;
-        /* If the launcher asked for a register with LHREQ_GETREG */
+        /* A pending LHREQ_GETREG: this read answers with the register and runs nothing. */
         if (cpu.regRead != null) {
             try {
                 Words.put(user, cpu.state.regs().get(cpu.regRead) & 0xFFFF_FFFFL);
@@ -80,13 +80,13 @@ final class Core {
             return Words.WORD;
         }
 
-        /* We stop running once the Guest is dead. */
+        /* A dead Guest leaves the loop; the return below says how it died. */
         while (!lg.isDead()) {
             if (lg.closed) {
                 return -Errno.EBADF;
             }
 
-            /* First we run any hypercalls the Guest wants done. */
+            /* Hypercalls the Guest left us (a trap or the ring) come first. */
             if (cpu.hcall != null) {
                 int err = ensureEngine(cpu);
                 if (err < 0) {
@@ -95,11 +95,10 @@ final class Core {
                 host.hypercalls.doHypercalls(cpu);
             }
 
-            /* It's possible the Guest did a NOTIFY hypercall to the Launcher. */
+            /* LHCALL_NOTIFY: for an eventfd if one is attached to the value, else for the Launcher. */
             if (cpu.pendingNotify != 0) {
-                /* Does it just need to write to a registered eventfd (ie. the appropriate virtqueue thread)? */
                 if (!sendNotifyToEventfd(cpu)) {
-                    /* OK, we tell the main Launcher. */
+                    /* No eventfd wants it: read() returns the value. */
                     try {
                         Words.put(user, cpu.pendingNotify);
                     } catch (Words.UserFault e) {
@@ -108,17 +107,16 @@ final class Core {
                     return Words.WORD;
                 }
                 /*
-                 * An eventfd took it. If the ring stopped for it, the rest of the
-                 * ring and the synchronous call are still to do: do them before
-                 * the Guest runs again. (lguest ran the Guest here and so lost
-                 * the pending call.)
+                 * Signalled. If the hypercall ring paused at this NOTIFY, finish
+                 * the ring and the trapping call before re-entering the Guest.
+                 * (Linux's lguest re-entered here and dropped the pending call.)
                  */
                 if (cpu.hcall != null) {
                     continue;
                 }
             }
 
-            /* Do we have to tell the Launcher about a trap? */
+            /* A trap meant for the Launcher: copy its record out and return. */
             if (cpu.pendingTrap != null) {
                 try {
                     Words.copyOut(user, cpu.pendingTrap.bytes(), PendingTrap.SIZE);
@@ -128,15 +126,14 @@ final class Core {
                 return PendingTrap.SIZE;
             }
 
-            /* Check for signals: an interrupted reading thread gets EINTR (and keeps its flag). */
+            /* Thread interrupt is our signal: EINTR, with the flag left set for the caller. */
             if (Thread.currentThread().isInterrupted()) {
                 return -Errno.EINTR;
             }
 
             /*
-             * Check if there are any interrupts which can be delivered now: if
-             * so, this sets up the handler to be executed when we next run the
-             * Guest.
+             * An interrupt the Guest accepts now gets its frame pushed here, so
+             * the handler is the first thing the next entry runs.
              */
             int irq = host.interrupts.interruptPending(cpu);
             if (irq < LGUEST_IRQS) {
@@ -147,14 +144,14 @@ final class Core {
                 host.interrupts.tryDeliverInterrupt(cpu, irq);
             }
 
-            /* Just make absolutely sure the Guest is still alive. One of those hypercalls could have been fatal. */
+            /* The work above may have killed the Guest; check before entering it. */
             if (lg.isDead()) {
                 break;
             }
 
-            /* If the Guest asked to be stopped, we sleep. The Guest's clock timer will wake us. */
+            /* LHCALL_HALT: park until an interrupt (the clock timer, an LHREQ_IRQ) wakes the CPU. */
             if (cpu.halted) {
-                /* Just before we sleep, make sure no interrupt snuck in which we should be doing. */
+                /* Re-check under the lock: an interrupt raised since the test above must not be slept through. */
                 if (host.interrupts.interruptPending(cpu) >= LGUEST_IRQS && !lg.closed) {
                     try {
                         cpu.wake.await();
@@ -166,7 +163,7 @@ final class Core {
                 continue;
             }
 
-            /* Someone needs this CPU out of the Guest for a moment (a backend or page tables going away). */
+            /* paused(): another thread needs the CPU outside the Guest, e.g. to swap a service. */
             while (cpu.pauseRequests > 0 && !lg.closed) {
                 try {
                     cpu.wake.await();
@@ -179,7 +176,7 @@ final class Core {
                 continue;
             }
 
-            /* OK, now we're ready to jump into the Guest. */
+            /* Enter the Guest, with an engine made now if there is none. */
             int err = ensureEngine(cpu);
             if (err < 0) {
                 return err;
@@ -188,21 +185,21 @@ final class Core {
             try {
                 exit = runOnce(cpu);
             } catch (VcpuException | RuntimeException e) {
-                /* The engine failed, not the Guest: drop the engine, keep the Guest. */
+                /* A backend fault is not the Guest's: drop the engine, keep the Guest, report EIO. */
                 LOG.log(Level.ERROR, "lguest: CPU " + cpu.id + ": the vCPU engine failed; the guest is kept", e);
                 closeVcpu(cpu);
                 return -Errno.EIO;
             }
 
-            /* Now we deal with whatever happened to the Guest. */
+            /* Act on the exit: fault, hypercall, interrupt window, and so on. */
             host.traps.handleTrap(cpu, exit);
         }
 
-        /* Special case: Guest is 'dead' but wants a reboot. */
+        /* A shutdown asking for a restart leaves ERESTART as the death: the Launcher boots again. */
         if (Integer.valueOf(-Errno.ERESTART).equals(lg.dead())) {
             return -Errno.ERESTART;
         }
-        /* The Guest is dead => "No such file or directory" */
+        /* Any other death: ENOENT, and the next read() gives the reason. */
         return -Errno.ENOENT;
     }
 
@@ -210,6 +207,7 @@ final class Core {
     private static VcpuExit runOnce(Cpu cpu) throws VcpuException {
         Vcpu vcpu = cpu.vcpu;
         cpu.state.pageTableRoot(cpu.lg.pageTables.root(cpu.id));
+        vcpu.portIo(cpu.lg.portIo);
         cpu.running = true;
         cpu.lock.unlock();
         try {
@@ -222,10 +220,9 @@ final class Core {
     }
 
     /*L:056
-     * The notification value is in cpu.pendingNotify: we return true if it
-     * went to an eventfd. We load the map once and search that one: even if
-     * they add an eventfd while we do this, we'll continue to use the old
-     * array and just won't see the new one.
+     * Signals the eventfd attached to cpu.pendingNotify, if any, and says
+     * whether one was. The map is read once; an eventfd attached during the
+     * search is simply not seen this time.
      */
     static boolean sendNotifyToEventfd(Cpu cpu) {
         EventfdMap map = cpu.lg.eventfds;
@@ -236,7 +233,7 @@ final class Core {
                 break;
             }
         }
-        /* If we cleared the notification, it's because we found a match. */
+        /* Cleared means delivered. */
         return cpu.pendingNotify == 0;
     }
 

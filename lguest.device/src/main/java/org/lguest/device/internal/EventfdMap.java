@@ -5,13 +5,12 @@ import java.util.Arrays;
 import org.lguest.api.device.Eventfd;
 
 /*L:055
- * The map from LHCALL_NOTIFY values to eventfds, as the seed keeps it: an
- * array which is never changed once published. Adding an eventfd makes a
- * brand new one-larger copy and swaps the guest's pointer to it (the
- * seed's rcu_assign_pointer); a reader loads the pointer once and uses
- * that array, old or new, without ever taking a lock (rcu_read_lock). The
- * garbage collector is our synchronize_rcu(): the old array goes away when
- * the last reader drops it.
+ * Which eventfd each LHCALL_NOTIFY value goes to. A published map never
+ * changes: attaching copies it with one more slot, fills the slot, and
+ * stores the copy into Guest.eventfds (a volatile field, our answer to
+ * rcu_assign_pointer). Readers read the field once and search what they
+ * got, lock-free. No grace period is needed: an old map lives until the
+ * garbage collector finds no reader holding it.
  */
 final class EventfdMap {
     static final EventfdMap EMPTY = new EventfdMap(new long[0], new Eventfd[0]);
@@ -24,7 +23,7 @@ final class EventfdMap {
         this.events = events;
     }
 
-    /** A fresh empty map (an allocation of its own, like the seed's kmalloc). */
+    /** A new empty map; each Guest gets its own instance so the allocator can fail it in tests. */
     static EventfdMap empty() {
         return new EventfdMap(new long[0], new Eventfd[0]);
     }
@@ -53,7 +52,7 @@ final class EventfdMap {
         return events[i];
     }
 
-    /** Simple array search: the first eventfd attached to {@code addr}, or null. */
+    /** Linear scan: the first eventfd attached to {@code addr}, or null. Maps are tiny. */
     Eventfd lookup(long addr) {
         for (int i = 0; i < addrs.length; i++) {
             if (addrs[i] == addr) {

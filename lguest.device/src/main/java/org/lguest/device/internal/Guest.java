@@ -6,13 +6,14 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.paging.GuestPageTables;
 import org.lguest.api.paging.PageTableManager;
 
 /**
- * "struct lguest" contains all we (the Host) know about a Guest: its
- * memory, its CPUs, the eventfd map, where its lguest_data lives, and
- * whether (and why) it is dead.
+ * Our struct lguest: one Guest as the Host tracks it. Its memory, its
+ * CPUs, the eventfd map, the address of its lguest_data, and its death
+ * (if any) with the reason.
  */
 final class Guest {
     private static final System.Logger LOG = System.getLogger("org.lguest.device");
@@ -53,6 +54,8 @@ final class Guest {
      */
     volatile GuestPageTables pageTables;
     PageTableManager pageTablesFrom;
+    /** The Launcher's port handler (LguestFile.portIo), handed to each CPU's engine before it runs; null for none. */
+    volatile PortIo portIo;
 
     Guest(Host host, GuestMemory memory) {
         this.host = host;
@@ -60,10 +63,10 @@ final class Guest {
     }
 
     /*L:035
-     * There are many cases where the Guest can do something invalid, like
-     * pass crap to a hypercall. It's quite acceptable to simply terminate
-     * the Guest and give the Launcher a nicely formatted reason. Only the
-     * first reason is remembered; the Guest never runs again.
+     * A Guest that breaks the rules (a bad hypercall argument, memory out of
+     * range) is stopped, not argued with: it is marked dead with a message
+     * for the Launcher. Callers may carry on afterwards, since the run loop
+     * checks for death before every entry. The first reason wins.
      */
     void kill(String reason) {
         if (dead.compareAndSet(null, reason)) {
@@ -71,7 +74,7 @@ final class Guest {
         }
     }
 
-    /** LGUEST_SHUTDOWN_RESTART: dead, but wants a reboot. */
+    /** A shutdown with the restart flag: dead with ERESTART, which tells the Launcher to boot again. */
     void restart() {
         dead.set(-Errno.ERESTART);
     }

@@ -7,14 +7,12 @@ import java.nio.ByteOrder;
 import org.lguest.api.abi.Lguest;
 
 /*H:032
- * Dealing With Guest Memory.
- *
- * When the Guest gives us (what it thinks is) a physical address, we use
- * the corresponding place in the memory the Launcher handed us. But we
- * can't trust the Guest: every range is checked against the page-frame
- * limit first (lguest_address_ok), and a bad one kills the Guest with
- * lguest's reason. Reads that fail return zeroes, so the callers can go
- * on as if nothing happened, as lguest's do: the Guest is dead anyway.
+ * Host access to Guest-physical memory. A Guest-physical address is an
+ * offset into the segment the Launcher gave at INITIALIZE. Addresses come
+ * from the Guest, so each range is checked against pfnLimit before use
+ * (lguest_address_ok); a bad one kills the Guest with the same message
+ * Linux uses. A failed read yields zeroes so callers need no error path:
+ * the dead Guest will not run again to see them.
  */
 final class GuestMemory {
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

@@ -18,14 +18,14 @@ import org.lguest.api.device.LguestFile;
 import org.lguest.api.paging.PageTableManager;
 
 /*H:000
- * Welcome to the Host!
+ * The Host side starts here.
  *
  * This is the Host core without OSGi around it: the device's open files,
  * the services guests run on (a vCPU backend and a page-table manager,
  * either of which may come and go), the Host's clock-event scheduler, and
- * the One Big Lock (lguest_lock) which protects initialization, eventfd
- * attachment and teardown. {@link LguestDeviceComponent} wires it into
- * the framework; tests use it directly.
+ * the one Host-wide lock (lguestLock) that serialises initialization,
+ * eventfd attachment and teardown. {@link LguestDeviceComponent} wires it
+ * into the framework; tests use it directly.
  */
 final class Host implements LguestDevice, AutoCloseable {
     private static final System.Logger LOG = System.getLogger("org.lguest.device");
@@ -48,7 +48,7 @@ final class Host implements LguestDevice, AutoCloseable {
         }
     }
 
-    /* This One Big lock protects all inter-guest data structures. */
+    /* lguest_lock: serialises INITIALIZE, eventfd attachment and close() across all files. */
     final ReentrantLock lguestLock = new ReentrantLock();
 
     final Allocator allocator;

@@ -11,18 +11,15 @@ import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.paging.GuestPageTables;
 
 /*P:500
- * Just as userspace programs request kernel operations through a system
- * call, the Guest requests Host operations through a "hypercall". As you'd
- * expect, this code is basically one big switch statement.
- *
- * A hypercall is "int $0x1F" with the call in EAX and its arguments in EDX,
- * EBX, ECX and ESI (this project's ABI). The Guest can also queue
- * asynchronous hypercalls in a ring in its lguest_data; we run those before
- * every synchronous one.
+ * The Guest's requests to the Host. A synchronous hypercall is
+ * "int $0x1F" with the call number in EAX and arguments in EDX, EBX, ECX
+ * and ESI (this project's ABI); Traps stores it in Cpu.hcall and the run
+ * loop brings it here. Calls the Guest queued in the ring of its
+ * lguest_data are run first, in ring order, so they never overtake it.
  */
 final class Hypercalls {
     private static final long MASK = 0xFFFF_FFFFL;
-    /** Bytes of the SHUTDOWN message we read (lguest's msg[128]). */
+    /** Length of the SHUTDOWN message buffer read from the Guest, NUL included (128, as in Linux). */
     static final int SHUTDOWN_MSG = 128;
 
     private final Host host;
@@ -32,25 +29,26 @@ final class Hypercalls {
     }
 
     /*H:120
-     * This is the core hypercall routine: where the Guest gets what it
-     * wants. Or gets killed. Or, in the case of LHCALL_SHUTDOWN, both.
+     * One hypercall, synchronous or from the ring: args[0] is the call,
+     * args[1..4] its arguments. An unknown call or bad argument kills the
+     * Guest.
      */
     void doHcall(Cpu cpu, long[] args) {
         Guest lg = cpu.lg;
         long call = args[0];
         switch ((int) call) {
             case Lhcall.FLUSH_ASYNC -> {
-                /* Does nothing, except by breaking out of the Guest it makes us process the ring. */
+                /* Nothing to do: the exit itself got the ring run, which is what the Guest wanted. */
             }
             case Lhcall.SEND_INTERRUPTS -> {
-                /* Does nothing too, but by breaking out of the Guest it makes us process interrupts. */
+                /* Nothing either: on the way back in, pending interrupts get delivered. */
             }
             case Lhcall.LGUEST_INIT ->
-                /* You can't get here unless you're already initialized. Don't do that. */
+                /* LGUEST_INIT is handled by initialize(); arriving here means a second one. */
                 lg.kill("already have lguest_data");
             case Lhcall.SHUTDOWN -> shutdown(cpu, args[1], args[2]);
             case Lhcall.FLUSH_TLB -> {
-                /* FLUSH_TLB comes in two flavors, depending on the argument: */
+                /* Non-zero argument: drop every shadow; zero: only the user (below-kernel) mappings. */
                 if (args[1] != 0) {
                     clearAll(cpu);
                 } else {
@@ -58,11 +56,11 @@ final class Hypercalls {
                     flushTlb(cpu);
                 }
             }
-            /* All these calls simply pass the arguments through to the right routines. */
+            /* Page-table calls go to the page-table manager; then the engine's TLB is flushed. */
             case Lhcall.NEW_PGTABLE -> {
                 pageTables(cpu).newPgtable(cpu.id, args[1]);
                 cpu.guestPgdir = args[1];
-                /* A new page table may not have the kernel stack mapped yet. */
+                /* Re-pin the kernel stack in the new shadow so trap delivery cannot fault. */
                 host.interrupts.pinStackPages(cpu);
                 flushTlb(cpu);
             }
@@ -80,17 +78,17 @@ final class Hypercalls {
                 flushTlb(cpu);
             }
             case Lhcall.SET_CLOCKEVENT -> cpu.hrt.set(args[1]);
-            /* This sets the TS flag, which decides what a device-not-available trap means. */
+            /* Traps uses ts to decide whether a device-not-available trap goes to the Guest. */
             case Lhcall.TS -> cpu.ts = args[1];
-            /* Similarly, this sets the halted flag for the run loop. */
+            /* Core parks a halted CPU until an interrupt arrives. */
             case Lhcall.HALT -> cpu.halted = true;
             case Lhcall.NOTIFY -> cpu.pendingNotify = args[1];
-            /* H:122 The i386-specific hypercalls: descriptor tables. */
+            /* H:122 Descriptor-table calls, specific to i386. */
             case Lhcall.LOAD_GDT_ENTRY -> loadGdtEntry(cpu, args[1], args[2], args[3]);
             case Lhcall.LOAD_IDT_ENTRY -> host.interrupts.loadIdtEntry(cpu, args[1], args[2], args[3]);
             case Lhcall.LOAD_TLS -> loadTls(cpu, args[1]);
             default ->
-                /* Bad Guest. Bad! */
+                /* Unknown call number. */
                 lg.kill("Bad hypercall " + Fmt.signed(call));
         }
     }
@@ -114,9 +112,10 @@ final class Hypercalls {
     }
 
     /*
-     * Shutdown is such a trivial hypercall that we do it in five lines right
-     * here. If the read fails it kills the guest itself; the kill with the
-     * message is then ignored.
+     * LHCALL_SHUTDOWN, message address, how: die with the Guest's message.
+     * If reading the message fails, that read has already killed the Guest
+     * with its own reason, and since the first reason wins the kill below
+     * changes nothing.
      */
     private static void shutdown(Cpu cpu, long msgAddr, long how) {
         Guest lg = cpu.lg;
@@ -137,7 +136,7 @@ final class Hypercalls {
         return new String(bytes, 0, n, StandardCharsets.ISO_8859_1);
     }
 
-    /* load_guest_gdt_entry(): the backend checks and adjusts it (segments.c). */
+    /* Our load_guest_gdt_entry(): the CPU backend validates and installs the descriptor. */
     private static void loadGdtEntry(Cpu cpu, long num, long lo, long hi) {
         if (num > Integer.MAX_VALUE) {
             cpu.lg.kill("too many gdt entries " + Fmt.signed(num));
@@ -149,7 +148,7 @@ final class Hypercalls {
         }
     }
 
-    /* guest_load_tls(): the three TLS descriptors are in Guest memory. */
+    /* Our guest_load_tls(): the argument points to three 8-byte TLS descriptors in Guest memory. */
     private static void loadTls(Cpu cpu, long addr) {
         Guest lg = cpu.lg;
         byte[] raw = lg.memory.read(lg, addr, 3 * Long.BYTES);
@@ -165,29 +164,27 @@ final class Hypercalls {
     }
 
     /*H:124
-     * Asynchronous hypercalls are easy: we just look in the array in the
-     * Guest's "struct lguest_data" to see if any new ones are marked
-     * "ready". We are careful to do these in order: obviously we respect the
-     * order the Guest put them in the ring, but we also promise the Guest
-     * that they will happen before any normal hypercall.
+     * The ring in lguest_data: a status byte per slot (HCALL_SLOT_EMPTY or
+     * ready) and the arguments. We walk it from where we stopped last time,
+     * at most once round, and stop at the first empty slot.
      */
     private void doAsyncHcalls(Cpu cpu) {
         Guest lg = cpu.lg;
         LguestDataPage data = lg.lguestData;
-        /* For simplicity, we copy the entire call status array in at once. */
+        /* One read of all status bytes instead of one per slot. */
         byte[] st = new byte[Lhcall.RING_SIZE];
         if (!data.hcallStatus(st)) {
             return;
         }
-        /* We process "struct lguest_data"s hcalls[] ring once. */
+        /* At most RING_SIZE calls per pass, so a Guest refilling the ring cannot keep us here. */
         for (int i = 0; i < st.length; i++) {
-            /* We remember where we were up to from last time. */
+            /* cpu.nextHcall persists across exits. */
             int n = cpu.nextHcall;
-            /* 0xFF means there's no call here (yet). */
+            /* An empty slot ends the pass. */
             if ((st[n] & 0xFF) == LguestData.HCALL_SLOT_EMPTY) {
                 break;
             }
-            /* OK, we have a hypercall. Increment the cursor, and wrap back to 0 at the end. */
+            /* Advance the cursor, wrapping at the end of the ring. */
             if (++cpu.nextHcall == Lhcall.RING_SIZE) {
                 cpu.nextHcall = 0;
             }
@@ -196,16 +193,16 @@ final class Hypercalls {
                 lg.kill("Fetching async hypercalls");
                 break;
             }
-            /* Do the hypercall, same as a normal one. */
+            /* Same handling as a synchronous call. */
             doHcall(cpu, args);
-            /* Mark the hypercall done. */
+            /* Give the slot back to the Guest. */
             if (!data.hcallDone(n)) {
                 lg.kill("Writing result for async hypercall");
                 break;
             }
             /*
-             * Stop doing hypercalls if they want to notify the Launcher: it
-             * needs to service this first. (And a dead Guest needs no more.)
+             * A NOTIFY or trap for the Launcher ends the pass: later calls may
+             * depend on it being serviced. Death ends it too.
              */
             if (cpu.needsLauncher() || lg.isDead()) {
                 break;
@@ -214,24 +211,21 @@ final class Hypercalls {
     }
 
     /*
-     * Last of all, we look at what happens first of all. The very first time
-     * the Guest makes a hypercall, we end up here to set things up:
+     * The Guest's first hypercall, which must be LHCALL_LGUEST_INIT with the
+     * address of its lguest_data. We check the page, exchange the boot
+     * values with it and start the shadow page tables afresh.
      */
     private void initialize(Cpu cpu) {
         Guest lg = cpu.lg;
         long[] hcall = cpu.hcall;
-        /*
-         * You can't do anything until you're initialized. The Guest knows the
-         * rules, so we're unforgiving here.
-         */
+        /* Any other first call is a Guest bug: kill it. */
         if (hcall[0] != Lhcall.LGUEST_INIT) {
             lg.kill("hypercall " + Fmt.signed(hcall[0]) + " before INIT");
             return;
         }
         /*H:126
-         * The pointer to the Guest's "struct lguest_data" is the only
-         * argument. We check that address now, and from then on use it
-         * directly.
+         * The range of lguest_data is checked once, here; LguestDataPage then
+         * reads and writes it without checking again.
          */
         long at = hcall[1];
         if (!lg.memory.addressOk(at, LguestData.SIZE)) {
@@ -240,20 +234,20 @@ final class Hypercalls {
         }
         LguestDataPage data = new LguestDataPage(lg.memory, at);
         lg.lguestData = data;
-        /* The TSC speed the guest may trust (0: don't). */
+        /* tsc_khz from our settings; 0 tells the Guest not to trust its TSC. */
         if (!data.setTscKhz(host.settings().tscKhz())) {
             lg.kill("bad guest page " + Fmt.hex(at));
             return;
         }
-        /* The interrupt code might not like the system call vector. */
+        /* The Guest's system-call vector must be one Interrupts lets through directly. */
         long vector = data.syscallVec();
         if (vector < 0 || !host.interrupts.couldBeSyscall(vector)) {
             lg.kill("bad syscall vector");
             return;
         }
         /*
-         * The Guest tells us where we're not to deliver interrupts by putting
-         * the range of addresses into "struct lguest_data".
+         * noirq_start..noirq_end: Guest code (its iret path) during which we
+         * must not inject an interrupt.
          */
         long start = data.noirqStart();
         long end = data.noirqEnd();
@@ -263,12 +257,13 @@ final class Hypercalls {
         }
         lg.noirqStart = start;
         lg.noirqEnd = end;
-        /* We write the current time into the Guest's data page once so it can set its clock. */
+        /* An initial wall-clock time for the Guest's clock. */
         writeTimestamp(cpu);
         /*
-         * page_table_guest_data_init(): we get the kernel address (above this
-         * is all kernel memory), and tell the Guest it can't use the top 4 MB
-         * of virtual addresses used by the Switcher.
+         * Our page_table_guest_data_init(): read where the Guest kernel's
+         * addresses begin and tell the Guest how much at the top of the
+         * address space is ours (RESERVE_MEM_BYTES, the switcher's 4 MiB).
+         * The kernel must start below that.
          */
         long kernelAddress = data.kernelAddress();
         if (kernelAddress < 0 || !data.setReserveMem(Abi.RESERVE_MEM_BYTES)) {
@@ -280,33 +275,31 @@ final class Hypercalls {
             lg.kill("bad kernel address " + Fmt.hex(lg.kernelAddress));
             return;
         }
-        /* Mappings above it are the kernel's: they survive a user-mapping flush. */
+        /* The manager keeps mappings at or above this address across a user-only flush. */
         pageTables(cpu).setKernelAddress(lg.kernelAddress);
-        /* Our first writes to Guest pages: start the shadows afresh. */
+        /* Shadows built before INIT may predate the kernel address: rebuild them all. */
         clearAll(cpu);
     }
 
     /*H:100
-     * Hypercalls
-     *
-     * Remember from the Guest, hypercalls come in two flavors: normal and
-     * asynchronous. This handles both of types.
+     * Entry from the run loop when Cpu.hcall is set: the ring first, then
+     * the synchronous call. Before LGUEST_INIT there is no ring, and the
+     * call has to be the INIT itself.
      */
     void doHypercalls(Cpu cpu) {
-        /* Not initialized yet? This hypercall must do it. */
+        /* No lguest_data yet: this call must be LGUEST_INIT. */
         if (!cpu.lg.initialized()) {
             initialize(cpu);
-            /* Hcall is done. */
+            /* Consumed, whether it succeeded or killed the Guest. */
             cpu.hcall = null;
             return;
         }
-        /* The Guest has initialized. Look in the hypercall ring for the async hypercalls: */
+        /* Queued calls were issued earlier, so they run first. */
         doAsyncHcalls(cpu);
         /*
-         * If we stopped reading the hypercall ring because the Guest did a
-         * NOTIFY to the Launcher, we want to return now. Otherwise we do the
-         * hypercall. We reset the hcall to mark it "done"; while the Launcher
-         * services a notification it stays pending, and we come back to it.
+         * If the ring left work for the Launcher, the synchronous call waits:
+         * Cpu.hcall stays set and the run loop calls us again after the
+         * Launcher's next read(). Otherwise do it and clear it.
          */
         if (!cpu.needsLauncher() && !cpu.lg.isDead()) {
             doHcall(cpu, cpu.hcall);
@@ -315,8 +308,8 @@ final class Hypercalls {
     }
 
     /*
-     * This routine supplies the Guest with time: it's used for wallclock time
-     * at initial boot and as a rough time source. A 32-bit struct timespec.
+     * Writes the Host clock's time into lguest_data (a 32-bit timespec):
+     * at INIT, and with every interrupt delivered.
      */
     void writeTimestamp(Cpu cpu) {
         Guest lg = cpu.lg;

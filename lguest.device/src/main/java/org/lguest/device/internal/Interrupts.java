@@ -12,18 +12,12 @@ import org.lguest.api.cpu.Reg;
 import org.lguest.api.paging.GuestPageTables;
 
 /*P:800
- * Interrupts (traps) are complicated enough to earn their own file. There
- * are two classes of interrupts the Host core sees:
- *
- * 1) Interrupts for virtual devices (and the clock) attached to the Guest,
- * 2) Traps and faults from the Guest.
- *
- * Virtual interrupts must be delivered to the Guest, but we make them look
- * just like real hardware would deliver them. Traps from the Guest are
- * "reflected" into the Guest as if they had been delivered to it directly.
- * Either way we push the frame on the Guest's stack and jump to the handler
- * the Guest put in its IDT, which we keep here (the Guest never touches the
- * real one).
+ * Getting the Guest into its own handlers. Two things arrive here: virtual
+ * interrupts (device lines raised by the Launcher, and the clock) and
+ * traps the Guest caused that are its to handle. Both are delivered the
+ * same way: build the frame the CPU would build on the Guest's stack and
+ * point EIP at the handler from the Guest's IDT. That IDT is a copy we
+ * keep and check (Cpu.idtLo/idtHi); the real one belongs to the engine.
  */
 final class Interrupts {
     private static final long MASK = 0xFFFF_FFFFL;
@@ -34,22 +28,22 @@ final class Interrupts {
         this.host = host;
     }
 
-    /* The address of the interrupt handler is split into two bits: */
+    /* Handler address: bits 0-15 in the low word, bits 16-31 in the high word. */
     static long idtAddress(int lo, int hi) {
         return (lo & 0x0000_FFFFL) | (hi & 0xFFFF_0000L);
     }
 
-    /* The "type" of the interrupt handler is a 4 bit field: we only support a couple of types. */
+    /* Gate type, bits 8-11 of the high word (0xE interrupt gate, 0xF trap gate). */
     static int idtType(int lo, int hi) {
         return (hi >>> 8) & 0xF;
     }
 
-    /* An IDT entry can't be used unless the "present" bit is set. */
+    /* Bit 15 of the high word: the entry may be used. */
     static boolean idtPresent(int lo, int hi) {
         return (hi & 0x8000) != 0;
     }
 
-    /** Walks the guest's page tables; an unmapped address kills the Guest (guest_pa). */
+    /** Our guest_pa(): Guest-virtual to Guest-physical through its page tables; unmapped kills the Guest. */
     static long guestPa(Cpu cpu, long vaddr) {
         GuestPageTables pt = cpu.lg.pageTables;
         long pa = pt == null ? -1 : pt.guestPhysical(cpu.id, vaddr & MASK);
@@ -59,11 +53,7 @@ final class Interrupts {
         return pa;
     }
 
-    /*
-     * We need a helper to "push" a value onto the Guest's stack, since that's
-     * a big part of what delivering an interrupt does. The stack grows
-     * downwards: move the stack, then write the value (checked, of course).
-     */
+    /* Pushes a 32-bit word on the Guest stack (a Guest-physical address); returns the new top. */
     private static long push(Cpu cpu, long gstack, int value) {
         long next = (gstack - 4) & MASK;
         cpu.lg.memory.write32(cpu.lg, next, value);
@@ -71,14 +61,9 @@ final class Interrupts {
     }
 
     /*H:210
-     * set_guest_interrupt() actually delivers the interrupt or trap. The
-     * mechanics of delivering traps and interrupts to the Guest are the
-     * same, except some traps have an "error code" which gets pushed onto
-     * the stack as well: the caller tells us if this is one.
-     *
-     * We set up the stack just like the CPU does for a real interrupt, so
-     * it's identical for the Guest (and the standard "iret" instruction will
-     * undo it).
+     * Delivery proper, for interrupts and traps alike: lay out the same
+     * frame an x86 CPU pushes (plus the error code when hasErr), so the
+     * Guest's handler sees nothing unusual and a plain iret returns.
      */
     void setGuestInterrupt(Cpu cpu, int lo, int hi, boolean hasErr) {
         Guest lg = cpu.lg;
@@ -88,29 +73,20 @@ final class Interrupts {
         long gstack;
         long origstack;
 
-        /*
-         * There are two cases for interrupts: one where the Guest is already
-         * in the kernel, and a more complex one where the Guest is in
-         * userspace. We check the privilege level to find out.
-         */
+        /* The privilege level of SS says whether the Guest was in user mode or in its kernel. */
         if ((regs.get(Reg.SS) & 0x3) != GUEST_PL) {
-            /* The Guest told us their kernel stack with the SET_STACK hypercall. */
+            /* From user mode: switch to the kernel stack registered with LHCALL_SET_STACK. */
             virtstack = cpu.esp1 & MASK;
             ss = cpu.ss1;
             origstack = gstack = guestPa(cpu, virtstack);
             if (lg.isDead()) {
                 return;
             }
-            /*
-             * We push the old stack segment and pointer onto the new stack:
-             * when the Guest does an "iret" back from the interrupt handler
-             * the CPU will notice they're dropping privilege levels and
-             * expect these here.
-             */
+            /* A privilege change puts the user SS:ESP first; iret pops them to get back. */
             gstack = push(cpu, gstack, regs.get(Reg.SS));
             gstack = push(cpu, gstack, regs.get(Reg.ESP));
         } else {
-            /* We're staying on the same Guest (kernel) stack. */
+            /* Already in the kernel: the frame goes on the current stack. */
             virtstack = regs.get(Reg.ESP) & MASK;
             ss = regs.get(Reg.SS);
             origstack = gstack = guestPa(cpu, virtstack);
@@ -120,10 +96,9 @@ final class Interrupts {
         }
 
         /*
-         * Remember that we never let the Guest actually disable interrupts,
-         * so the "Interrupt Flag" bit is always set. We copy that bit from the
-         * Guest's "irq_enabled" field into the eflags word: the Guest copies
-         * it back when it returns.
+         * The real IF stays set while the Guest runs; its virtual IF lives
+         * in lguest_data.irq_enabled. The saved EFLAGS carries the virtual
+         * one, so the Guest's iret path can restore it.
          */
         int eflags = regs.get(Reg.EFLAGS);
         LguestDataPage data = lg.lguestData;
@@ -132,11 +107,7 @@ final class Interrupts {
             eflags &= ~X86_EFLAGS_IF;
         }
 
-        /*
-         * An interrupt is expected to push three things on the stack: the old
-         * "eflags" word, the old code segment, and the old instruction
-         * pointer. For the traps which supply an error code, we push that, too.
-         */
+        /* EFLAGS, CS, EIP, then the error code for the traps that have one. */
         gstack = push(cpu, gstack, eflags);
         gstack = push(cpu, gstack, regs.get(Reg.CS));
         gstack = push(cpu, gstack, regs.get(Reg.EIP));
@@ -147,17 +118,17 @@ final class Interrupts {
             return;
         }
 
-        /* Now we change the stack, the code segment and the address to execute. */
+        /* Resume at the handler, in the Guest kernel's code segment, on the new stack top. */
         regs.set(Reg.SS, ss);
         regs.set(Reg.ESP, (int) (virtstack + (gstack - origstack)));
         regs.set(Reg.CS, Abi.KERNEL_CS_GUEST);
         regs.set(Reg.EIP, (int) idtAddress(lo, hi));
 
-        /* Trapping always clears these flags: trap, virtual-8086, resume, nested task. */
+        /* As on hardware: TF, VM, RF and NT are clear inside the handler. */
         regs.set(Reg.EFLAGS, regs.get(Reg.EFLAGS)
             & ~(Abi.X86_EFLAGS_TF | Abi.X86_EFLAGS_VM | Abi.X86_EFLAGS_RF | Abi.X86_EFLAGS_NT));
 
-        /* 0xE is an "interrupt gate", which expects interrupts to be disabled on entry. */
+        /* An interrupt gate (0xE) enters with interrupts off: clear the virtual IF. */
         if (idtType(lo, hi) == 0xE) {
             if (data == null || !data.setIrqEnabled(0)) {
                 lg.kill("Disabling interrupts");
@@ -166,12 +137,9 @@ final class Interrupts {
     }
 
     /*H:205
-     * Virtual Interrupts.
-     *
-     * interruptPending() returns the first pending interrupt which isn't
-     * blocked by the Guest, or LGUEST_IRQS when there is none. It is called
-     * before every entry to the Guest, and just before we go to sleep when
-     * the Guest has halted itself.
+     * The lowest pending interrupt the Guest has not masked in
+     * lguest_data.blocked_interrupts, or LGUEST_IRQS for none. Core asks
+     * before each entry and before parking a halted CPU.
      */
     int interruptPending(Cpu cpu) {
         return nextPending(cpu, 0);
@@ -179,7 +147,7 @@ final class Interrupts {
 
     private int nextPending(Cpu cpu, int from) {
         Guest lg = cpu.lg;
-        /* If the Guest hasn't even initialized yet, we can do nothing; with nothing pending, neither. */
+        /* Without lguest_data there is no mask to read; with nothing pending, no work. */
         if (!lg.initialized() || !cpu.anyIrqPending()) {
             return LGUEST_IRQS;
         }
@@ -196,68 +164,60 @@ final class Interrupts {
     }
 
     /**
-     * try_deliver_interrupt(): divert the Guest to an interrupt handler,
-     * once interruptPending() found one. When no other deliverable one waits
-     * behind it, irq_pending is cleared.
+     * Our try_deliver_interrupt(): deliver irq now if the Guest can take it,
+     * else leave it pending and raise lguest_data.irq_pending so the Guest
+     * asks for it (LHCALL_SEND_INTERRUPTS) once it enables interrupts.
      */
     void tryDeliverInterrupt(Cpu cpu, int irq) {
         Guest lg = cpu.lg;
         LguestRegs regs = cpu.state.regs();
         LguestDataPage data = lg.lguestData;
 
-        /* They may be in the middle of an iret, where they asked us never to deliver interrupts. */
+        /* Not inside the Guest's no-interrupt window (its iret path). */
         long eip = regs.get(Reg.EIP) & MASK;
         if (eip >= lg.noirqStart && eip < lg.noirqEnd) {
             return;
         }
 
         if (cpu.halted) {
-            /* If they're halted, interrupts restart them: re-enable interrupts. */
+            /* A halted Guest waits with interrupts on: turn the virtual IF back on and wake it. */
             if (!data.setIrqEnabled(X86_EFLAGS_IF)) {
                 lg.kill("Re-enabling interrupts");
             }
             cpu.halted = false;
         } else {
-            /* Otherwise we check if they have interrupts disabled. */
+            /* Virtual IF off: flag the interrupt for later instead. */
             long irqEnabled = data.irqEnabled();
             if (irqEnabled <= 0) {
-                /* Make sure they know an IRQ is pending. */
                 data.setIrqPending(X86_EFLAGS_IF);
                 return;
             }
         }
 
         /*
-         * Look at the IDT entry the Guest gave us for this interrupt. The
-         * first 32 (FIRST_EXTERNAL_VECTOR) entries are for traps, so we skip
-         * over them. If they don't have a handler (yet?), we just leave it
-         * pending.
+         * Interrupt n uses vector FIRST_EXTERNAL_VECTOR + n. With no handler
+         * installed there, it stays pending.
          */
         int vector = FIRST_EXTERNAL_VECTOR + irq;
         if (idtPresent(cpu.idtLo[vector], cpu.idtHi[vector])) {
             cpu.clearIrq(irq);
-            /* Virtual interrupts never push an error code. */
+            /* No error code for external interrupts. */
             setGuestInterrupt(cpu, cpu.idtLo[vector], cpu.idtHi[vector], false);
         }
 
-        /*
-         * Every time we deliver an interrupt, we update the timestamp in the
-         * Guest's lguest_data struct: at least it gets updated every timer
-         * interrupt.
-         */
+        /* Refresh the Guest's time; the clock interrupt makes this regular. */
         host.hypercalls.writeTimestamp(cpu);
 
-        /* If there are no other interrupts we want to deliver, clear the pending flag. */
+        /* Drop irq_pending when nothing deliverable is left behind this one. */
         if (nextPending(cpu, irq + 1) >= LGUEST_IRQS) {
             data.setIrqPending(0);
         }
     }
 
     /**
-     * set_interrupt(): next time the Guest runs, the core code will see if
-     * it can deliver this interrupt. Make sure the CPU sees it: it might be
-     * asleep (halted), or running the Guest right now, in which case a kick
-     * knocks it out.
+     * Our set_interrupt(): mark irq pending and get the CPU to notice soon.
+     * A halted CPU is woken; one running Guest code is kicked out so the
+     * run loop can deliver it.
      */
     void setInterrupt(Cpu cpu, int irq) {
         cpu.setIrq(irq);
@@ -273,31 +233,26 @@ final class Interrupts {
     }
 
     /*
-     * Linux uses trap 128 for system calls; lguest lets the Host allow one
-     * more (its syscall_vector parameter, our configuration).
+     * The vectors a Guest may claim for system calls: 0x80, and the one
+     * extra vector HostConfig allows.
      */
     boolean couldBeSyscall(long num) {
         return num == Abi.SYSCALL_VECTOR || num == host.settings().syscallVector();
     }
 
     /*H:220
-     * Now we've got the routines to deliver interrupts, delivering traps like
-     * page fault is easy. The only trick is that Intel decided that some
-     * traps should have error codes:
+     * x86 pushes an error code for vectors 8, 10-14 and 17 only.
      */
     static boolean hasErr(int trap) {
         return trap == 8 || (trap >= 10 && trap <= 14) || trap == 17;
     }
 
-    /** deliver_trap() returns true if it could deliver the trap. */
+    /** Our deliver_trap(): false when the Guest has no gate for num (the caller decides what follows). */
     boolean deliverTrap(Cpu cpu, int num) {
         if (num < 0 || num >= Abi.IDT_ENTRIES) {
             return false;
         }
-        /*
-         * Early on the Guest hasn't set the IDT entries (or maybe it put a
-         * bogus one in): if we fail here, the Guest will be killed.
-         */
+        /* No present entry, e.g. a trap before the Guest loaded its IDT. */
         if (!idtPresent(cpu.idtLo[num], cpu.idtHi[num])) {
             return false;
         }
@@ -306,11 +261,9 @@ final class Interrupts {
     }
 
     /*H:260
-     * When the Guest gives us a kernel stack, we make sure it is mapped in
-     * the shadow page tables, so delivering a trap can never fault while
-     * pushing the frame. The address is the start of the page after the
-     * stack: subtract one to get onto the first stack page, and keep
-     * subtracting to get to the rest.
+     * Fault in every page of the kernel stack now, writable, so pushing a
+     * trap frame later never needs a page fault of its own. esp1 is the top
+     * (one past the last byte); page i covers esp1 - 1 - i * PAGE_SIZE.
      */
     void pinStackPages(Cpu cpu) {
         for (int i = 0; i < cpu.lg.stackPages && !cpu.lg.isDead(); i++) {
@@ -334,9 +287,9 @@ final class Interrupts {
     }
 
     /**
-     * guest_set_stack(): the kernel stack (segment, virtual address, pages)
-     * traps from userspace switch to. Its segment must have the Guest's
-     * privilege level, and we only expect one or two pages.
+     * LHCALL_SET_STACK: segment, top address and page count of the stack
+     * that traps from user mode land on. The segment must be at the Guest
+     * kernel's privilege level; at most two pages.
      */
     void setStack(Cpu cpu, long seg, long esp, long pages) {
         if ((seg & 0x3) != GUEST_PL) {
@@ -350,20 +303,20 @@ final class Interrupts {
         cpu.ss1 = (int) seg;
         cpu.esp1 = (int) esp;
         cpu.lg.stackPages = (int) pages;
-        /* Make sure the new stack pages are mapped. */
+        /* Map them now, before the first trap needs them. */
         pinStackPages(cpu);
     }
 
     /*H:230
-     * The Guest sets its IDT entries with LHCALL_LOAD_IDT_ENTRY. The Guest
-     * never handles NMI, double fault, the spurious interrupt or the
-     * hypercall trap: we ignore it when it tries to set them.
+     * LHCALL_LOAD_IDT_ENTRY. Vectors 2 (NMI), 8 (double fault), 15 and the
+     * hypercall vector are the Host's: requests for them are dropped
+     * silently.
      */
     void loadIdtEntry(Cpu cpu, long num, long lo, long hi) {
         if (num == 2 || num == 8 || num == 15 || num == Lhcall.TRAP_ENTRY) {
             return;
         }
-        /* Check that the Guest doesn't try to step outside the bounds. */
+        /* Beyond the table: a Guest bug. */
         if (Long.compareUnsigned(num, Abi.IDT_ENTRIES) >= 0) {
             cpu.lg.kill("Setting idt entry " + Fmt.unsigned(num));
             return;
@@ -371,23 +324,23 @@ final class Interrupts {
         setTrap(cpu, (int) num, (int) lo, (int) hi);
     }
 
-    /*H:235 This is the routine which actually checks the Guest's IDT entry and keeps it. */
+    /*H:235 Validate one IDT entry and store our sanitised copy. */
     private static void setTrap(Cpu cpu, int num, int lo, int hi) {
-        /* We zero-out a not-present entry. */
+        /* Not present: store zeroes. */
         if (!idtPresent(lo, hi)) {
             cpu.idtLo[num] = 0;
             cpu.idtHi[num] = 0;
             return;
         }
-        /* We only support interrupt and trap gates. */
+        /* Only interrupt (0xE) and trap (0xF) gates make sense for a Guest. */
         int type = idtType(lo, hi);
         if (type != 0xE && type != 0xF) {
             cpu.lg.kill("bad IDT type " + type);
             return;
         }
         /*
-         * We only copy the handler address, present bit, privilege level and
-         * type; the code segment is always the Guest kernel's.
+         * Keep the handler address, present bit, DPL and type; force the
+         * selector to the Guest kernel's code segment, whatever was asked.
          */
         cpu.idtLo[num] = (Abi.KERNEL_CS_GUEST << 16) | (lo & 0x0000_FFFF);
         cpu.idtHi[num] = hi & 0xFFFF_EF00;

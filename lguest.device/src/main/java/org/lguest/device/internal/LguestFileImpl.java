@@ -20,6 +20,7 @@ import org.lguest.api.abi.Lguest;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuState;
 import org.lguest.api.device.Eventfd;
@@ -29,22 +30,22 @@ import org.lguest.api.paging.GuestPageTables;
 import org.lguest.api.paging.PageTableManager;
 
 /*P:200
- * This contains all the /dev/lguest code, whereby the userspace Launcher
- * controls and communicates with the Guest. For example, the first write
- * will tell us the Guest's memory layout and entry point. A read will run
- * the Guest until something happens, such as a signal or the Guest doing a
- * NOTIFY out to the Launcher. There is also a way for the Launcher to
- * attach eventfds to particular NOTIFY values instead of returning from the
- * read() call.
+ * One open /dev/lguest, as a Launcher sees it. Writes are requests: the
+ * first one (LHREQ_INITIALIZE) gives the Guest its memory and entry point,
+ * later ones raise interrupts, attach eventfds and get or set registers.
+ * A read runs a CPU of the Guest and returns when the Launcher has work:
+ * a NOTIFY no eventfd took, a trap, or the Guest's death.
  */
 final class LguestFileImpl implements LguestFile {
     private static final System.Logger LOG = System.getLogger("org.lguest.device");
 
     private final Host host;
     private final LauncherTask task;
-    /* Once the Guest is initialized, we hold the "struct lguest" here (the file's private_data). */
+    /* Set by a successful LHREQ_INITIALIZE, cleared by close(); null in between means no Guest. */
     private volatile Guest lg;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** The Launcher's port handler; it may come before LHREQ_INITIALIZE, so the file keeps it too. */
+    private volatile PortIo portIo;
 
     LguestFileImpl(Host host, LauncherTask task) {
         this.host = host;
@@ -61,21 +62,19 @@ final class LguestFileImpl implements LguestFile {
     }
 
     /*L:010
-     * The first operation the Launcher does must be a write. All writes
-     * start with a word: for the first write this must be LHREQ_INITIALIZE to
-     * set up the Guest. After that the Launcher can use writes of other
-     * values to send interrupts or set up receipt of notifications.
+     * Every write opens with one word naming the request. Until a Guest
+     * exists, LHREQ_INITIALIZE is the only request accepted; the others
+     * (IRQ, EVENTFD, GETREG, SETREG, TRAP) act on that Guest.
      *
-     * The "cpu" argument is the seed's file offset: which CPU we're dealing
-     * with. Currently this is always 0 since we only support uniprocessor
-     * Guests.
+     * cpuId stands where the C device uses the file offset. Guests have a
+     * single CPU, so anything but 0 is refused.
      */
     @Override
     public long write(MemorySegment in, long cpuId) {
         if (closed.get()) {
             return -EBADF;
         }
-        /* The first value tells us what this request is. */
+        /* Word 0: the request. */
         long req;
         try {
             req = Words.get(in, 0);
@@ -84,13 +83,13 @@ final class LguestFileImpl implements LguestFile {
         }
         Guest guest = lg;
         Cpu cpu = null;
-        /* If you haven't initialized, you must do that first. */
+        /* Every request but INITIALIZE needs a Guest and a valid CPU. */
         if (req != Lhreq.INITIALIZE) {
             if (guest == null || cpuId < 0 || cpuId >= guest.nrCpus) {
                 return -EINVAL;
             }
             cpu = guest.cpus[(int) cpuId];
-            /* Once the Guest is dead, you can only read() why it died. */
+            /* A dead Guest takes no more requests; read() tells why it died. */
             if (guest.isDead()) {
                 return -ENOENT;
             }
@@ -114,8 +113,8 @@ final class LguestFileImpl implements LguestFile {
     }
 
     /*L:040
-     * Once our Guest is initialized, the Launcher makes it run by reading
-     * from it.
+     * Reading is how the Launcher lends its thread to a CPU of the Guest:
+     * the call returns when there is something for the Launcher to do.
      */
     @Override
     public long read(MemorySegment user, long cpuId) {
@@ -123,35 +122,35 @@ final class LguestFileImpl implements LguestFile {
             return -EBADF;
         }
         Guest guest = lg;
-        /* You must write LHREQ_INITIALIZE first! */
+        /* No Guest yet: nothing to run. */
         if (guest == null) {
             return -EINVAL;
         }
-        /* Watch out for arbitrary vcpu indexes! */
+        /* The CPU number comes from the caller: check it. */
         if (cpuId < 0 || cpuId >= guest.nrCpus) {
             return -EINVAL;
         }
         Cpu cpu = guest.cpus[(int) cpuId];
-        /* If you're not the task which owns the Guest, go away. */
+        /* Only the thread that set the Guest up may run it. */
         if (Thread.currentThread() != cpu.tsk) {
             return -EPERM;
         }
-        /* If the Guest is already dead, we indicate why. */
+        /* A dead Guest does not run again: hand back the reason instead. */
         Object dead = guest.dead();
         if (dead != null) {
             return deadReason(dead, user);
         }
-        /* Run the Guest until something interesting happens. */
+        /* Core runs the CPU and returns when the Launcher has work. */
         return host.core.read(cpu, user);
     }
 
-    /* lg->dead either contains an error code, or a string. */
+    /* Guest.dead() is an Integer (a negative errno, returned as is) or a message (copied out). */
     static long deadReason(Object dead, MemorySegment user) {
         if (dead instanceof Integer errno) {
             return errno;
         }
         byte[] reason = ((String) dead).getBytes(StandardCharsets.ISO_8859_1);
-        /* We can only return as much as the buffer they read with (the NUL included). */
+        /* The message and its NUL, cut to the reader's buffer. */
         int len = (int) Math.min(Words.size(user), reason.length + 1L);
         byte[] withNul = java.util.Arrays.copyOf(reason, reason.length + 1);
         try {
@@ -163,8 +162,8 @@ final class LguestFileImpl implements LguestFile {
     }
 
     /*L:050
-     * Sending an interrupt is done by writing LHREQ_IRQ and an interrupt
-     * number. It answers 0, as the seed does.
+     * LHREQ_IRQ, irq: mark an interrupt pending. Returns 0, not a length,
+     * which is what the C device returns too.
      */
     private long userSendIrq(Cpu cpu, MemorySegment in) {
         long irq;
@@ -176,17 +175,15 @@ final class LguestFileImpl implements LguestFile {
         if (Long.compareUnsigned(irq, Lguest.LGUEST_IRQS) >= 0) {
             return -EINVAL;
         }
-        /* Next time the Guest runs, the core code will see if it can deliver this interrupt. */
+        /* Only marked here; Core delivers it on the CPU's next entry, if the Guest lets it. */
         host.interrupts.setInterrupt(cpu, (int) irq);
         return 0;
     }
 
     /*L:052
-     * Receiving notifications from the Guest is usually done by attaching a
-     * particular LHCALL_NOTIFY value to an event descriptor. The eventfd will
-     * become readable when the Guest does an LHCALL_NOTIFY with that value.
-     * This is really convenient for processing each virtqueue in a separate
-     * thread.
+     * LHREQ_EVENTFD, value, fd: from now on, an LHCALL_NOTIFY with this value
+     * signals the eventfd and the Guest keeps running, instead of read()
+     * returning. A device thread can then wait on its own virtqueue's eventfd.
      */
     private long attachEventfd(Guest guest, MemorySegment in) {
         long addr;
@@ -198,8 +195,8 @@ final class LguestFileImpl implements LguestFile {
             return -EFAULT;
         }
         /*
-         * Just make sure two callers don't add eventfds at once. Readers of
-         * the map never take this lock.
+         * Writers of the map take the big lock so two attachments cannot race
+         * and lose one; readers (Core, on every NOTIFY) never lock.
          */
         host.lguestLock.lock();
         try {
@@ -213,14 +210,13 @@ final class LguestFileImpl implements LguestFile {
     }
 
     /*L:055
-     * We keep a simple array which maps LHCALL_NOTIFY values to eventfds,
-     * but we add new eventfds without ever blocking readers from accessing
-     * the array: a brand new one-larger copy, published in one store (see
-     * EventfdMap).
+     * The value-to-eventfd map is immutable: attaching builds a copy one entry
+     * longer and publishes it with a single volatile store, so a reader sees
+     * either the old map or the new one, whole (see EventfdMap).
      */
     private long addEventfd(Guest guest, long addr, long fd) {
         EventfdMap old = guest.eventfds;
-        /* We don't allow notifications on value 0 anyway (0 means "nothing pending"). */
+        /* 0 is Cpu.pendingNotify's "none", so no eventfd can claim it. */
         if (addr == 0) {
             return -EINVAL;
         }
@@ -228,7 +224,7 @@ final class LguestFileImpl implements LguestFile {
         if (grown == null) {
             return -ENOMEM;
         }
-        /* eventfd_ctx_fdget(): a descriptor that is open, and an eventfd. */
+        /* The fd must be open in the Launcher's table (else EBADF) and be an eventfd (else EINVAL). */
         Optional<Object> file = task.descriptors().get(fd);
         if (file.isEmpty()) {
             return -EBADF;
@@ -236,12 +232,12 @@ final class LguestFileImpl implements LguestFile {
         if (!(file.get() instanceof Eventfd event)) {
             return -EINVAL;
         }
-        /* Now put the new one in place: one volatile store publishes it whole. */
+        /* Publish: readers switch to the new map at once, the old one is garbage. */
         guest.eventfds = grown.withLast(addr, event);
         return 0;
     }
 
-    /* The Launcher can get the registers, and also set some of them. */
+    /* LHREQ_GETREG, which: the value comes back from the next read() instead of a run. */
     private long getregSetup(Cpu cpu, MemorySegment in) {
         long which;
         try {
@@ -255,9 +251,9 @@ final class LguestFileImpl implements LguestFile {
                 return -EBADF;
             }
             /*
-             * Their next read will actually get the value (instead of running
-             * the guest). Any register may be read; a bad selector also clears
-             * a register read asked for before, as in the seed.
+             * Remember which register; Core's read() answers with it and clears
+             * it. Every register is readable. An unknown selector also drops an
+             * earlier pending request, matching the C device.
              */
             cpu.regRead = X86.regptr(which, true);
             if (cpu.regRead == null) {
@@ -266,7 +262,7 @@ final class LguestFileImpl implements LguestFile {
         } finally {
             cpu.lock.unlock();
         }
-        /* And because this is a write() call, we return the length used. */
+        /* A write returns the bytes it consumed: request and selector. */
         return Words.WORD * 2L;
     }
 
@@ -279,7 +275,7 @@ final class LguestFileImpl implements LguestFile {
         } catch (Words.UserFault e) {
             return -EFAULT;
         }
-        /* We can't write all registers: not the segment and privilege state. */
+        /* Segment and privilege state stay ours; regptr(..., false) refuses them. */
         Reg reg = X86.regptr(which, false);
         if (reg == null) {
             return -ENOENT;
@@ -297,9 +293,10 @@ final class LguestFileImpl implements LguestFile {
     }
 
     /*
-     * LHREQ_TRAP (the later lguest's, not the seed's): the Launcher could not
-     * handle a trap we handed it, so the Guest gets it, as if it had been
-     * delivered directly. No handler for it: EINVAL.
+     * LHREQ_TRAP, trapnum (from later lguest versions, absent in the seed):
+     * the Launcher passes a trap it was given back to the Guest, which then
+     * sees it as if the CPU had raised it. EINVAL when the Guest has no gate
+     * for it.
      */
     private long trap(Cpu cpu, MemorySegment in) {
         long trapnum;
@@ -328,25 +325,23 @@ final class LguestFileImpl implements LguestFile {
     }
 
     /*L:020
-     * The initialization write supplies 3 words (in addition to the
-     * LHREQ_INITIALIZE value):
+     * LHREQ_INITIALIZE, base, pfnlimit, start:
      *
-     * base: The start of the Guest-physical memory inside the Launcher memory.
+     * base: the Launcher address where Guest-physical address 0 lives.
      *
-     * pfnlimit: The highest (Guest-physical) page number the Guest should be
-     * allowed to access. The Guest memory lives inside the Launcher, so it sets
-     * this to ensure the Guest can only reach its own memory.
+     * pfnlimit: the number of Guest pages; every Guest access must stay
+     * below it, which keeps the Guest inside the memory the Launcher gave it.
      *
-     * start: The first instruction to execute ("eip" in x86-speak).
+     * start: the Guest's first EIP.
      */
     private long initialize(MemorySegment in) {
-        /* We grab the Big Lguest lock, which protects against multiple simultaneous initializations. */
+        /* The big lock serialises INITIALIZE against itself and against close(). */
         host.lguestLock.lock();
         try {
             if (closed.get()) {
                 return -EBADF;
             }
-            /* You can't initialize twice! Close the device and start again... */
+            /* One Guest per open file: a second INITIALIZE is EBUSY. */
             if (lg != null) {
                 return -EBUSY;
             }
@@ -361,9 +356,8 @@ final class LguestFileImpl implements LguestFile {
                 return -EFAULT;
             }
             /*
-             * The Launcher's memory is its address space: base and pfnlimit must
-             * lie in memory it handed to its task. (The seed finds out at the
-             * first access; we refuse at once.)
+             * The whole range must be memory the Launcher task owns. The C
+             * device would only fault on first touch; we check up front.
              */
             if (Long.compareUnsigned(pfnLimit, Long.MAX_VALUE / Lguest.PAGE_SIZE) > 0) {
                 return -EFAULT;
@@ -372,13 +366,13 @@ final class LguestFileImpl implements LguestFile {
             if (ram.isEmpty()) {
                 return -EFAULT;
             }
-            /* A guest needs some memory, page-aligned, below the host area. */
+            /* At least one page, base page-aligned, and nothing overlapping the host area. */
             if (pfnLimit == 0 || pfnLimit * Lguest.PAGE_SIZE > GuestMachine.HOST_AREA_BASE
                 || (base & (Lguest.PAGE_SIZE - 1)) != 0) {
                 return -EINVAL;
             }
 
-            /* "struct lguest" contains all we (the Host) know about a Guest. */
+            /* Guest holds everything the Host keeps about this Guest. */
             Guest guest = host.allocator.allocate(Allocator.Step.GUEST,
                 () -> new Guest(host, new GuestMemory(ram.get(), pfnLimit)));
             if (guest == null) {
@@ -388,28 +382,29 @@ final class LguestFileImpl implements LguestFile {
             if (guest.eventfds == null) {
                 return -ENOMEM;
             }
-            /* This is the first cpu (cpu 0) and it will start booting at start. */
+            /* CPU 0, the only one, begins at start. */
             int err = cpuStart(guest, 0, start);
             if (err != 0) {
                 freeGuest(guest);
                 return err;
             }
-            /* Initialize the Guest's shadow page tables. This allocates memory, so can fail. */
+            /* The shadow page tables come last; they may run out of memory. */
             err = initGuestPagetable(guest);
             if (err != 0) {
                 freeGuest(guest);
                 return err;
             }
-            /* We keep our "struct lguest" in the file. */
+            guest.portIo = portIo;
+            /* Publish the Guest: from here the other requests accept it. */
             lg = guest;
-            /* And because this is a write() call, we return the length used. */
+            /* Bytes consumed. As in the C device, the request word is not counted. */
             return Words.WORD * 3L;
         } finally {
             host.lguestLock.unlock();
         }
     }
 
-    /* What initialize() unwinds: the register page, the eventfd map, the guest. */
+    /* Undo a half-finished initialize(): timers, register state, eventfd map. */
     private static void freeGuest(Guest guest) {
         for (int i = 0; i < guest.nrCpus; i++) {
             guest.cpus[i].hrt.cancel();
@@ -419,38 +414,37 @@ final class LguestFileImpl implements LguestFile {
     }
 
     /*L:025
-     * This actually initializes a CPU. For the moment, a Guest is only
-     * uniprocessor, so "id" is always 0.
+     * Set up CPU number id of a Guest, owned by the calling thread. Only
+     * id 0 is ever used.
      */
     int cpuStart(Guest guest, int id, long startIp) {
-        /* We have a limited number of CPUs in the lguest struct. */
+        /* Guest.cpus has a fixed size. */
         if (id < 0 || id >= guest.cpus.length) {
             return -EINVAL;
         }
-        /* Set up this CPU's id, and pointer back to the lguest struct. */
+        /* The Cpu knows its number and its Guest. */
         Cpu cpu = new Cpu(id, guest);
         guest.cpus[id] = cpu;
         guest.nrCpus++;
-        /* Each CPU has a timer it can set. */
+        /* LHCALL_SET_CLOCKEVENT arms this per-CPU timer. */
         cpu.hrt = new ClockDevice(host.timers, host.interrupts, cpu);
-        /* The Guest registers: a page of their own (here, the state that outlives any backend). */
+        /* Registers live in VcpuState, which survives a change of CPU backend. */
         VcpuState state = host.allocator.allocate(Allocator.Step.REGISTER_PAGE, () -> new VcpuState(id));
         if (state == null) {
             return -ENOMEM;
         }
         cpu.state = state;
-        /* Now we initialize the Guest's registers, handing it the start address. */
+        /* Boot register values, with EIP = startIp. */
         X86.setupRegs(state, startIp);
-        /* We keep a pointer to the Launcher task (ie. current task): the only reader of this CPU. */
+        /* The calling thread owns the CPU: only it may read() to run it. */
         cpu.tsk = Thread.currentThread();
-        /* No error == success. */
         return 0;
     }
 
     /*
-     * init_guest_pagetable(): the native host area and the shadow page tables
-     * in it, from the page-table manager. Without a manager we cannot set a
-     * Guest up at all: EAGAIN (try again when one is there).
+     * Our init_guest_pagetable(): allocate the host area and ask the
+     * PageTableManager service for shadow page tables inside it. With no
+     * manager registered, EAGAIN: the Launcher may retry once one appears.
      */
     private int initGuestPagetable(Guest guest) {
         PageTableManager manager = host.pageTableManager();
@@ -477,11 +471,25 @@ final class LguestFileImpl implements LguestFile {
         return 0;
     }
 
+    /*
+     * Not in the seed: lguest's Host trapped every in/out to the Launcher,
+     * but an engine that runs them asks this handler instead, on the CPU's
+     * thread. Whichever of this and LHREQ_INITIALIZE comes second hands it
+     * to the guest (both fields are volatile).
+     */
+    @Override
+    public void portIo(PortIo handler) {
+        portIo = handler;
+        Guest guest = lg;
+        if (guest != null) {
+            guest.portIo = handler;
+        }
+    }
+
     /*L:060
-     * The final piece of interface code is the close() routine. It reverses
-     * everything done in initialize(). This is usually called because the
-     * Launcher exited. A CPU still inside read() on another thread is
-     * brought out first (that read answers EBADF).
+     * close() undoes initialize(), usually because the Launcher is going
+     * away. It never fails. A CPU still running in another thread's read()
+     * is stopped first, and that read() returns EBADF.
      */
     @Override
     public void close() {
@@ -490,8 +498,8 @@ final class LguestFileImpl implements LguestFile {
         }
         host.forget(this);
         /*
-         * Under the big lock no INITIALIZE is half done: either it published
-         * the guest, or it will see the file closed and not start.
+         * Taking the big lock waits out any INITIALIZE in progress: after it,
+         * either lg is set or INITIALIZE will find the file closed.
          */
         Guest guest;
         host.lguestLock.lock();
@@ -503,26 +511,26 @@ final class LguestFileImpl implements LguestFile {
         } finally {
             host.lguestLock.unlock();
         }
-        /* If we never successfully initialized, there's nothing to clean up. */
+        /* No Guest was ever set up: done. */
         if (guest == null) {
             return;
         }
         for (int i = 0; i < guest.nrCpus; i++) {
             Core.awaitOutOfRead(guest.cpus[i]);
         }
-        /* We need the big lock, to protect from other Launchers initializing guests. */
+        /* Tear down under the big lock, which also keeps LHREQ_EVENTFD out meanwhile. */
         host.lguestLock.lock();
         try {
             for (int i = 0; i < guest.nrCpus; i++) {
                 Cpu cpu = guest.cpus[i];
-                /* Cancels the timer set via LHCALL_SET_CLOCKEVENT, and our watch on the reader. */
+                /* Stop the clock-event timer and the watch on the reading thread. */
                 cpu.hrt.cancel();
                 Core.unwatch(cpu);
                 cpu.lock.lock();
                 try {
-                    /* The engine goes first: it runs on the shadows and the host area. */
+                    /* Close the CPU engine before what it uses: shadows, host area. */
                     Core.closeVcpu(cpu);
-                    /* We can free up the register page we allocated. */
+                    /* Drop the register state and any pending GETREG or hypercall. */
                     cpu.state = null;
                     cpu.regRead = null;
                     cpu.hcall = null;
@@ -530,7 +538,7 @@ final class LguestFileImpl implements LguestFile {
                     cpu.lock.unlock();
                 }
             }
-            /* Free up the shadow page tables for the Guest. */
+            /* Hand the shadow page tables back to their manager. */
             GuestPageTables pt = guest.pageTables;
             guest.pageTables = null;
             guest.pageTablesFrom = null;
@@ -546,9 +554,9 @@ final class LguestFileImpl implements LguestFile {
                 guest.hostArea = null;
             }
             guest.machine = null;
-            /* Release any eventfds they registered (the Launcher's descriptors stay open). */
+            /* Forget the eventfds; they belong to the Launcher, which closes them itself. */
             guest.eventfds = EventfdMap.EMPTY;
-            /* lg->dead: a reason string or an errno; either way, it goes. */
+            /* Drop the death reason too. */
             guest.forgetDeath();
             lg = null;
         } finally {

@@ -11,10 +11,9 @@ import org.lguest.api.device.Eventfd;
 import org.lguest.api.paging.GuestPageTables;
 
 /*P:450
- * What x86/core.c does once the Guest has come out: look at why it exited,
- * and either deal with it here (a hypercall, a page fault the shadow page
- * tables can fill), hand it to the Launcher (an I/O instruction, an access
- * to device memory), or reflect it into the Guest's own handler.
+ * Sorting a vCPU exit into one of three outcomes: the Host deals with it
+ * (hypercalls, page faults the shadows can satisfy), the Launcher does
+ * (port I/O, MMIO accesses), or the Guest does, through its own IDT.
  */
 final class Traps {
     private static final long MASK = 0xFFFF_FFFFL;
@@ -25,10 +24,10 @@ final class Traps {
         this.host = host;
     }
 
-    /*H:050 Once we've re-enabled interrupts, we look at why the Guest exited. */
+    /*H:050 Called by the run loop after every exit, with the CPU's lock held again. */
     void handleTrap(Cpu cpu, VcpuExit exit) {
         if (exit.kind() == VcpuExit.Kind.KICKED) {
-            /* Someone wanted our attention (an interrupt, a close): the run loop will see. */
+            /* A kick, not a trap: the loop itself finds the reason (interrupt, pause, close). */
             return;
         }
         Guest lg = cpu.lg;
@@ -44,26 +43,21 @@ final class Traps {
 
         switch (trapnum) {
             case Abi.TRAP_GP -> {
-                /*
-                 * We've intercepted a General Protection Fault. If this was one
-                 * of those annoying IN or OUT instructions, the Launcher
-                 * emulates it; a "cli" we simply skip.
-                 */
+                /* #GP with error code 0 may be port I/O or cli from the Guest kernel; see emulateInsn. */
                 if (exit.errorCode() == 0 && emulateInsn(cpu)) {
                     return;
                 }
             }
             case Abi.TRAP_PF -> {
                 /*
-                 * We've intercepted a Page Fault. Most of the time the shadow
-                 * page tables just don't have the page yet: we set it up and
-                 * don't even tell the Guest that the fault happened.
+                 * #PF: usually a shadow entry not built yet. The manager fills it
+                 * and the Guest retries the access without ever knowing.
                  */
                 long cr2 = exit.cr2() & MASK;
                 cpu.lastPagefault = cr2;
                 GuestPageTables pt = lg.pageTables;
                 if (pt == null) {
-                    /* The page-table manager went away under us: the access faults again later. */
+                    /* No manager right now; the retried access faults again once one is back. */
                     return;
                 }
                 switch (pt.demandPage(cpu.id, cr2, exit.errorCode())) {
@@ -79,25 +73,20 @@ final class Traps {
                             return;
                         }
                         /*
-                         * An access to memory-mapped I/O: tell the Launcher, let it
-                         * handle it. Should it hand the fault back (LHREQ_TRAP), the
-                         * Guest finds cr2 where it looks.
+                         * MMIO: the Launcher emulates it. cr2 is written anyway in
+                         * case the Launcher returns the fault with LHREQ_TRAP.
                          */
                         writeCr2(cpu, cr2);
                         setupIomemInsn(cpu, cr2);
                         return;
                     }
                     case GUEST ->
-                        /*
-                         * OK, it's really not there (or not OK): the Guest needs
-                         * to know. We write out the cr2 value so it knows where
-                         * the fault occurred.
-                         */
+                        /* A genuine fault of the Guest's: give it cr2 and reflect it below. */
                         writeCr2(cpu, cr2);
                 }
             }
             case Abi.TRAP_DEVICE_NOT_AVAILABLE -> {
-                /* If the Guest doesn't want to know (TS clear), we just continue without telling it. */
+                /* #NM only matters to a Guest that set TS (LHCALL_TS); otherwise resume. */
                 if (cpu.ts == 0) {
                     return;
                 }
@@ -109,10 +98,10 @@ final class Traps {
             default -> {
                 if (trapnum >= Lguest.FIRST_EXTERNAL_VECTOR && trapnum < Abi.IDT_ENTRIES) {
                     /*
-                     * These values mean a real interrupt occurred, in which case
-                     * the Host handler has already been run (lguest): nothing
-                     * for the Guest. A backend that cannot tell us an "int n"
-                     * from other exits still gets the system call through.
+                     * Vectors 32 and up are external interrupts, handled by the
+                     * Host, not reflected. The exception is the system-call vector
+                     * with a gate installed, for backends that report "int n" as
+                     * a plain exit.
                      */
                     if (!host.interrupts.couldBeSyscall(trapnum)
                         || !Interrupts.idtPresent(cpu.idtLo[trapnum], cpu.idtHi[trapnum])) {
@@ -122,13 +111,13 @@ final class Traps {
             }
         }
 
-        /* We didn't handle the trap, so it needs to go to the Guest. */
+        /* Everything not handled above is the Guest's. */
         reflect(cpu, trapnum, exit.errorCode());
     }
 
     /*
-     * Our 'struct hcall_args' maps onto the registers: we take the arguments
-     * now, and the run loop does the hypercall before anything else.
+     * Capture call and arguments (EAX, EDX, EBX, ECX, ESI) now, while the
+     * registers hold them; the run loop performs the call before re-entry.
      */
     private static void hypercall(Cpu cpu) {
         LguestRegs regs = cpu.state.regs();
@@ -139,14 +128,14 @@ final class Traps {
 
     private static void writeCr2(Cpu cpu, long cr2) {
         Guest lg = cpu.lg;
-        /* If the Guest were really messed up this could happen before LGUEST_INIT: no lguest_data yet. */
+        /* A fault before LGUEST_INIT has no lguest_data to write into. */
         if (lg.initialized() && !lg.lguestData.setCr2(cr2)) {
             lg.kill("Writing cr2");
         }
         cpu.state.cr2(cr2);
     }
 
-    /** deliver_trap(), or the cryptic death of a Guest with no handler for it. */
+    /** Hand the trap to the Guest's handler; with none, kill the Guest with a message naming the trap. */
     private void reflect(Cpu cpu, int trapnum, int errorCode) {
         Guest lg = cpu.lg;
         if (lg.pageTables == null) {
@@ -154,10 +143,9 @@ final class Traps {
         }
         if (!host.interrupts.deliverTrap(cpu, trapnum)) {
             /*
-             * If the Guest doesn't have a handler (either it hasn't registered
-             * any yet, or it's one of the faults we don't let it handle, or the
-             * switcher could not load its registers: 256), it dies with this
-             * cryptic error message.
+             * No gate: an IDT not loaded yet, a vector the Guest may not own,
+             * or 256 (the backend could not load the Guest's registers). The
+             * message format is Linux lguest's, which the Launcher prints.
              */
             lg.kill("unhandled trap " + trapnum + " at " + Fmt.hex(cpu.state.regs().get(Reg.EIP) & MASK) + " ("
                 + Fmt.hex(trapnum == Abi.TRAP_PF ? cpu.lastPagefault : errorCode & MASK) + ")");
@@ -165,14 +153,14 @@ final class Traps {
     }
 
     /*
-     * An "int n" the Guest executed. In lguest the hardware checked the
-     * gate's privilege level against the caller's: the hypercall gate has
-     * the Guest kernel's (so Guest userspace can't make hypercalls), the
-     * others the level the Guest gave its own entry, and a not-present or
-     * too-privileged gate is a General Protection Fault at the "int", with
-     * the vector in the error code. A software interrupt never pushes an
-     * error code. Vectors from 32 up other than the system call were real
-     * interrupts for lguest, so the Guest never saw them.
+     * A software interrupt ("int n", int3, into, int1). Linux lguest let the
+     * real CPU check the gate's DPL; our engine does not, so we check here.
+     * The hypercall gate has the Guest kernel's level (user mode cannot
+     * make hypercalls); other gates have the DPL the Guest set, and a
+     * missing gate counts as DPL 0. Failing the check is a #GP at the
+     * instruction, error code (vector << 3) | 2. Passing, the handler runs
+     * with no error code. External vectors other than the system call are
+     * ignored, as the hardware would never have shown them to the Guest.
      */
     private void softwareInterrupt(Cpu cpu, int vector) {
         LguestRegs regs = cpu.state.regs();
@@ -210,7 +198,7 @@ final class Traps {
         }
     }
 
-    /* int3 (0xCC), into (0xCE) and int1 (0xF1) are one byte; "int n" (0xCD n) is two. */
+    /* Length of the instruction before EIP, to back up for the #GP: 1 for 0xCC, 0xCE, 0xF1, else 2 (0xCD n). */
     private static int softIntLength(Cpu cpu, int vector, long eip) {
         int oneByte = switch (vector) {
             case 1 -> 0xF1;
@@ -231,23 +219,20 @@ final class Traps {
     }
 
     /*H:130
-     * The Guest sometimes fumbles across an I/O instruction as it probes for
-     * things which are usually attached to a PC. When the Guest kernel uses
-     * one we get a General Protection Fault and hand it to the Launcher to
-     * emulate, with the instruction bytes so it doesn't have to walk the
-     * page tables. "cli" (which early boot code uses and which we can't
-     * allow) we simply skip, which will Mostly Work. Returns true if the
-     * fault was dealt with.
+     * A #GP from the Guest kernel at ring 1. For in/out we pass the
+     * instruction bytes to the Launcher (so it need not walk page tables)
+     * as a pending trap; for cli we step over it, since the virtual IF is
+     * what counts. True when the fault is dealt with, false to reflect it.
      */
     private boolean emulateInsn(Cpu cpu) {
         Guest lg = cpu.lg;
         LguestRegs regs = cpu.state.regs();
-        /* This must be the Guest kernel trying to do something, not userspace! */
+        /* Guest user mode gets its #GP. */
         if ((regs.get(Reg.CS) & 3) != GUEST_PL) {
             return false;
         }
         if (lg.pageTables == null) {
-            /* We cannot read the instruction now; it faults again once we can. */
+            /* No page tables to fetch the instruction with; it will fault again later. */
             return true;
         }
         long eip = regs.get(Reg.EIP) & MASK;
@@ -257,23 +242,23 @@ final class Traps {
         }
         int op = insn[0] & 0xFF;
         if (op == 0xFA) {
-            /* "cli", or Clear Interrupt Enable instruction. Skip it. */
+            /* cli: one byte, skip. */
             regs.set(Reg.EIP, (int) (eip + 1));
             return true;
         }
-        /* 0x66 is an "operand prefix": a 16, not 32 bit in/out. */
+        /* An operand-size prefix: look at the opcode after it. */
         if (op == 0x66) {
             op = insn[1] & 0xFF;
         }
-        /* We can ignore the lower bit (8 or 16/32 bit) and decode the 4 opcodes: */
+        /* Bit 0 is only the width; masking it leaves the four in/out forms. */
         switch (op & 0xFE) {
             case 0xE4, 0xEC, 0xE6, 0xEE -> {
-                /* in <imm8>,%al; in (%dx),%al; out %al,<imm8>; out %al,(%dx) */
+                /* E4 in imm8, EC in dx, E6 out imm8, EE out dx: the Launcher's job. */
                 cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
                 return true;
             }
             default -> {
-                /* OK, we don't know what this is: the Guest gets its #GP. */
+                /* Anything else is a real #GP for the Guest. */
                 return false;
             }
         }
@@ -328,10 +313,10 @@ final class Traps {
     }
 
     /*
-     * The eip contains the *virtual* address of the Guest's instruction. We
-     * handle the case where the instruction is over two pages, and the pages
-     * are virtually but not physically contiguous; if the second page isn't
-     * mapped we fill with zeroes. An unmapped first page kills the Guest.
+     * Reads len bytes at a Guest-virtual address, translating each page
+     * separately since neighbours in virtual space need not be neighbours
+     * in physical memory. Bytes on an unmapped second page read as zero;
+     * an unmapped first page kills the Guest.
      */
     static byte[] copyFromGuest(Cpu cpu, long vaddr, int len) {
         byte[] dst = new byte[len];

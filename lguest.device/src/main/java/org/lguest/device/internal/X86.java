@@ -6,19 +6,17 @@ import org.lguest.api.cpu.LguestRegs;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuState;
 
-/** The i386 pieces of lguest's x86/core.c and segments.c the Host core needs. */
+/** i386 register and descriptor set-up for the Host core (Linux: x86/core.c, segments.c). */
 final class X86 {
     private X86() {
     }
 
     /*L:030
-     * Most of the Guest's registers are left alone: they start at 0. There
-     * are four "segment" registers which the Guest needs to boot: cs refers
-     * to the kernel code segment, ds, es and ss to the kernel data segment,
-     * with the Guest's privilege level (1) in the lower bits. eflags has
-     * bit 1 (always 1) and the interrupt flag, which we always leave on
-     * while running the Guest. eip is where it starts. %esi points to the
-     * boot information at physical 0, so we don't touch it.
+     * Boot register values. CS is the Guest kernel code selector and DS, ES,
+     * SS the data selector, both at GUEST_PL (1). EFLAGS holds its fixed bit
+     * 1 and IF, which stays set while Guest code runs. EIP is the entry
+     * point. Everything else is 0, which leaves ESI pointing at the boot
+     * information at Guest-physical 0.
      */
     static void setupRegs(VcpuState state, long start) {
         LguestRegs regs = state.regs();
@@ -32,10 +30,9 @@ final class X86 {
     }
 
     /*
-     * setup_guest_gdt(): the initial Guest GDT for booting. All entries
-     * start as 0 (unusable) except full 0-4G kernel code and data segments,
-     * which the Guest is allowed to use, so their privilege level is the
-     * Guest's.
+     * Boot GDT: empty except for flat 4 GiB kernel code and data
+     * descriptors, with their DPL lowered to GUEST_PL so the Guest kernel
+     * may load them.
      */
     static void setupGuestGdt(VcpuState state) {
         long[] gdt = state.gdt();
@@ -44,10 +41,9 @@ final class X86 {
     }
 
     /**
-     * lguest_arch_regptr(): the register a ptrace offset names. The Launcher
-     * may write the general registers, eip and esp; with {@code any} it may
-     * also read the segment registers and eflags. Anything else (orig_ax,
-     * an offset between registers, past the end) is null: ENOENT.
+     * Our lguest_arch_regptr(): maps a ptrace offset to a register. General
+     * registers, EIP and ESP always resolve; segment registers and EFLAGS
+     * only when {@code any} (GETREG). Other offsets give null, i.e. ENOENT.
      */
     static Reg regptr(long which, boolean any) {
         if (which == PtRegs.BX) {
@@ -69,7 +65,7 @@ final class X86 {
         } else if (which == PtRegs.SP) {
             return Reg.ESP;
         }
-        /* Launcher can read these, but we don't allow any setting. */
+        /* Read-only for the Launcher: changing them could break the Host's hold on the Guest. */
         if (any) {
             if (which == PtRegs.DS) {
                 return Reg.DS;

@@ -3,6 +3,7 @@ package org.lguest.launcher.internal;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.device.LguestFile;
 import org.lguest.api.guest.LaunchException;
 import org.lguest.api.virtio.VirtioBus;
@@ -15,8 +16,13 @@ import org.lguest.api.virtio.VirtioBus;
  * else, an instruction not understood or an address nobody serves, goes back
  * to the guest with {@code LHREQ_TRAP}, as lguest's Launcher did. Runs on the
  * CPU's thread.
+ * <p>
+ * It is also the guest's {@link PortIo}: an engine that runs {@code in} and
+ * {@code out} instead of trapping them (Unicorn) asks it for each access
+ * from inside {@code read()}, and a trap 13 from an engine that traps them
+ * ends in the same two methods.
  */
-final class TrapEmulator {
+final class TrapEmulator implements PortIo {
     private final LguestFile file;
     private final int cpu;
     private final VirtioBus bus;
@@ -93,28 +99,46 @@ final class TrapEmulator {
         return true;
     }
 
-    /** Trap 13: never taken on Unicorn 2.0.1, which does not trap port I/O; kept for a backend that does. */
+    /** Trap 13, from an engine that traps port I/O: decoded here, done by {@link #in} and {@link #out}. */
     private boolean port(PendingTrap pending) throws LaunchException {
         PortInstruction insn = PortInstruction.decode(pending.insn());
         if (insn == null) {
             return false;
         }
         int port = insn.port() == PortInstruction.PORT_IN_DX ? (int) (registers.get(PtRegs.DX) & 0xFFFF) : insn.port();
-        if (!bus.ownsPort(port)) {
+        if (!owns(port)) {
             return false;
         }
         long mask = MmioInstruction.mask(insn.size());
-        // The configuration window uses the same address port: one cycle at a time.
-        synchronized (window) {
-            long eax = registers.get(PtRegs.AX);
-            if (insn.in()) {
-                registers.set(PtRegs.AX, (eax & ~mask) | (bus.ioRead(port, insn.size()) & mask));
-            } else {
-                bus.ioWrite(port, insn.size(), eax & mask);
-            }
+        long eax = registers.get(PtRegs.AX);
+        if (insn.in()) {
+            registers.set(PtRegs.AX, (eax & ~mask) | (in(port, insn.size()) & mask));
+        } else {
+            out(port, insn.size(), (int) eax);
         }
         skip(insn.length());
         return true;
+    }
+
+    @Override
+    public boolean owns(int port) {
+        return bus != null && bus.ownsPort(port);
+    }
+
+    @Override
+    public int in(int port, int size) {
+        // The configuration window uses the same address port: one cycle at a time.
+        synchronized (window) {
+            return (int) bus.ioRead(port, size);
+        }
+    }
+
+    @Override
+    public void out(int port, int size, int value) {
+        synchronized (window) {
+            // A write nobody takes is dropped, as on hardware.
+            bus.ioWrite(port, size, value & MmioInstruction.mask(size));
+        }
     }
 
     private void skip(int length) throws LaunchException {

@@ -10,6 +10,7 @@ import java.util.Map;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.device.LguestFile;
 
 /**
@@ -22,6 +23,7 @@ final class FakeCpu implements LguestFile {
     final List<Long> trapsHandedBack = new ArrayList<>();
     boolean refuseRegisters;
     private Long pendingRead;
+    PortIo portIo;
 
     FakeCpu() {
         for (long selector = PtRegs.BX; selector <= PtRegs.SS; selector += 4) {
@@ -71,6 +73,11 @@ final class FakeCpu implements LguestFile {
         buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, pendingRead);
         pendingRead = null;
         return Lhreq.WORD;
+    }
+
+    @Override
+    public void portIo(PortIo handler) {
+        portIo = handler;
     }
 
     @Override
