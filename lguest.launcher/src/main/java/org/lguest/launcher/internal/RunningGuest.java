@@ -133,10 +133,6 @@ final class RunningGuest implements Guest {
      * the limit answering as nothing, for guests that probe their memory's end.
      */
     private VirtioBus createBus(VirtioBusFactory factory) throws LaunchException {
-        if (memoryBytes > PciConfigWindow.BASE) {
-            throw new LaunchException(String.format("%d MiB of guest memory reaches the PCI configuration window at %#x: ask for at"
-                + " most %d MiB", memoryBytes >> 20, PciConfigWindow.BASE, PciConfigWindow.BASE >> 20));
-        }
         try {
             return factory.create(new VirtioGuest(id, image, console, consoleInput), new GuestRam(ram, memoryBytes),
                 irq -> Words.write(file, CPU, Lhreq.IRQ, irq), memoryBytes + BAR_GAP, FIRST_DEVICE_IRQ);
