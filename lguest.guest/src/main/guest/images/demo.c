@@ -1,11 +1,11 @@
 /*
  * demo: a guest with its own virtio 1.0 PCI drivers (rt/virtio.c,
  * rt/vdev.c). It finds its devices through the configuration ports,
- * greets on the virtio console, reads and writes its disk, takes bytes from the rng, pings a
- * peer over the network card (demo-peer answers), and reports the timer
- * ticks and device interrupts it took on the way. All waiting is by
- * interrupt: HALT until a device's interrupt (its ISR read in the
- * handler) or the 10 ms clock.
+ * greets on the virtio console, reads and writes its disk, takes bytes
+ * from the rng, pings a peer over the network card (demo-peer answers),
+ * and reports the timer ticks and device interrupts it took on the way.
+ * All waiting is by interrupt: HALT until a device's interrupt (its ISR
+ * read in the handler) or the 10 ms clock.
  */
 #include "virtio.h"
 

@@ -47,7 +47,7 @@ public class GuestImagesIT {
         List<String> images = launcher.images();
         for (String name : List.of("hello", "hcalls", "faults", "timer", "halt-irq", "async", "restart", "tls-gdt",
                 "pagetables", "isolation", "isolation-limit", "bad-gdt-dpl0", "bad-idt-segment", "bad-switcher-pte",
-                "hcall-before-init", "bad-hcall", "fuzz")) {
+                "hcall-before-init", "bad-hcall", "fuzz", "virtio-conf")) {
             assertTrue(name + " in " + images, images.contains(name));
         }
     }
@@ -135,6 +135,16 @@ public class GuestImagesIT {
     public void aSwitcherMappingKillsTheGuest() throws Exception {
         Run run = boot("bad-switcher-pte");
         assertEquals(run.console() + run.end().reason(), State.KILLED, run.end().state());
+    }
+
+    /** The console as a Linux 4.x guest finds it: conf1 ports, capabilities, PCI_CFG's emergency write, the notify register. */
+    @Test
+    public void theBusIsWhatLinuxExpects() throws Exception {
+        Run run = boot("virtio-conf");
+        run.assertPowersOffPassing();
+        assertTrue(run.console(), run.console().contains(
+            "virtio-conf: this line came through PCI_CFG to emerg_wr, one character per access\n"));
+        assertTrue(run.console(), run.console().contains("virtio-conf: queue 1 notified by writing 1 to BAR0+56\n"));
     }
 
     @Test
