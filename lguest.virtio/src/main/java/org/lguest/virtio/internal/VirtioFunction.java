@@ -289,13 +289,17 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             }
             return true;
         }
-        boolean windowRegister = dword == CAP_PCI_CFG + 4 ? offset == CAP_PCI_CFG + 4 && size == 1
-            : dword == CAP_PCI_CFG + 8 || dword == CAP_PCI_CFG + 12 || dword == WINDOW_DATA;
-        if (!windowRegister) {
+        if (dword == CAP_PCI_CFG + 4) {
+            if (offset == dword) {
+                config[offset] = (byte) value; // the window's bar; its padding stays 0
+            }
+            return true;
+        }
+        if (dword != CAP_PCI_CFG + 8 && dword != CAP_PCI_CFG + 12 && dword != WINDOW_DATA) {
             return false;
         }
         for (int i = 0; i < size; i++) {
-            config[offset + i] = (byte) (value >>> (8 * i));
+            config[offset + i] = (byte) (value >>> (8 * i)); // the window's offset, length or data
         }
         return dword != WINDOW_DATA || windowWrite();
     }

@@ -217,6 +217,8 @@ class PciLayoutTest {
         assertFalse(bus.ioWrite(0xCFC, 4, 0), "the window's header");
         bus.ioWrite(0xCF8, 4, 0x8000_0888L);
         assertTrue(bus.ioWrite(0xCFC, 1, 0), "the window's bar byte");
+        assertTrue(bus.ioWrite(0xCFC, 4, 0xFFFF_FF00L), "the whole dword");
+        assertEquals(0, read(1, 0x88, 4), "its padding stays 0");
     }
 
     @Test
