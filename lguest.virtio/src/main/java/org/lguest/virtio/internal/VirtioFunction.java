@@ -264,10 +264,19 @@ final class VirtioFunction implements SplitVirtqueue.Host {
      * BARs (BAR0 keeps only the bits above its size, so the all-ones probe
      * reads back the size; the device stays where it was put), cache line
      * size and latency timer, the window capability's bar, offset, length
-     * and data. 16-bit command writes are taken and ignored. False for
-     * anything else, which lguest counted a broken driver.
+     * and data. 16-bit command writes are taken and ignored. Anything else
+     * lguest counted a broken driver: the device is marked broken (until a
+     * reset) and the answer is false.
      */
     synchronized boolean configWrite(int offset, int size, long value) {
+        if (!takeConfigWrite(offset, size, value)) {
+            broken(String.format("the driver wrote %d byte(s) at configuration offset %#x, which it may not", size, offset));
+            return false;
+        }
+        return true;
+    }
+
+    private boolean takeConfigWrite(int offset, int size, long value) {
         if (offset < 0 || offset % size != 0 || offset + size > CONFIG_SPACE) {
             return false;
         }
@@ -301,7 +310,12 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         for (int i = 0; i < size; i++) {
             config[offset + i] = (byte) (value >>> (8 * i)); // the window's offset, length or data
         }
-        return dword != WINDOW_DATA || windowWrite();
+        if (dword == WINDOW_DATA && !windowWrite()) {
+            broken(String.format("the PCI_CFG window (bar %d, offset %#x, length %d) is not 1, 2 or 4 aligned bytes inside BAR0",
+                config[CAP_PCI_CFG + 4] & 0xFF, get32(CAP_PCI_CFG + 8), get32(CAP_PCI_CFG + 12)));
+            return false;
+        }
+        return true;
     }
 
     /** The VIRTIO_PCI_CAP_PCI_CFG window: {@code length} bytes at {@code offset} of the BAR, or -1 when invalid. */

@@ -219,6 +219,10 @@ class PciLayoutTest {
         assertTrue(bus.ioWrite(0xCFC, 1, 0), "the window's bar byte");
         assertTrue(bus.ioWrite(0xCFC, 4, 0xFFFF_FF00L), "the whole dword");
         assertEquals(0, read(1, 0x88, 4), "its padding stays 0");
+        String why = bus.slots().get(0).broken();
+        assertTrue(why != null && why.contains("offset 0x4"), "the first refused write broke the device: " + why);
+        assertNull(bus.slots().get(1).broken(), "the others are untouched");
+        assertEquals(Virtio.STATUS_DEVICE_NEEDS_RESET, bus.mmioRead(MMIO + 0x14, 1) & Virtio.STATUS_DEVICE_NEEDS_RESET);
     }
 
     @Test
@@ -239,6 +243,7 @@ class PciLayoutTest {
         assertTrue(windowData(0));
         driver.configWrite(1, 0x84 + 8, 4, 128);
         assertFalse(windowData(0), "past the BAR");
+        assertTrue(bus.slots().get(0).broken().contains("PCI_CFG window (bar 0, offset 0x80, length 2)"));
         driver.configWrite(1, 0x84 + 8, 4, 0x13);
         assertFalse(windowData(0), "misaligned");
         driver.configWrite(1, 0x84 + 8, 4, 0x14); // device_status, one byte
@@ -249,7 +254,8 @@ class PciLayoutTest {
         assertFalse(windowData(1), "BAR1");
         driver.configWrite(1, 0x84 + 4, 1, 0);
         assertTrue(windowData(Virtio.STATUS_ACKNOWLEDGE));
-        assertEquals(Virtio.STATUS_ACKNOWLEDGE, bus.mmioRead(MMIO + 0x14, 1));
+        assertEquals(Virtio.STATUS_ACKNOWLEDGE | Virtio.STATUS_DEVICE_NEEDS_RESET, bus.mmioRead(MMIO + 0x14, 1),
+            "written, and the device still needs the reset the bad window asked for");
     }
 
     private boolean windowData(long value) {
