@@ -44,6 +44,15 @@ class RuntimeJarIT {
     }
 
     @Test
+    void verboseSaysWhatRunsTheGuests() throws Exception {
+        Result result = run("-Dlguest.verbose=true", "-Dlguest.commands=lguest:list");
+        assertEquals(0, result.status, result.toString());
+        assertTrue(result.err.contains("cpu: unicorn 2.1.1 (lguest.cpu.x86)\npaging: shadow (lguest.paging)\ndevices: console "
+            + "(lguest.virtio.console), rng (lguest.virtio.rng)\n"), result.toString());
+        assertTrue(result.out.contains("guests running: none"), result.toString());
+    }
+
+    @Test
     void runExitsNonZeroWithTheReasonWhenTheGuestIsKilled() throws Exception {
         Result result = run("-Dlguest.run=bad-hcall");
         assertEquals(1, result.status, result.toString());
@@ -87,7 +96,7 @@ class RuntimeJarIT {
         }
     }
 
-    private static Result run(String property) throws IOException, InterruptedException {
+    private static Result run(String... properties) throws IOException, InterruptedException {
         assertTrue(Files.isRegularFile(JAR), JAR + " is missing: build with mvn verify");
         Path storage = Files.createTempDirectory("lguest-felix");
         Path out = Files.createTempFile("lguest-out", ".txt");
@@ -96,7 +105,9 @@ class RuntimeJarIT {
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
             "-Dorg.osgi.framework.storage=" + storage, "-Dgosh.args=--nointeractive",
-            "-Dorg.jline.terminal.dumb=true", property, "-jar", JAR.toString()));
+            "-Dorg.jline.terminal.dumb=true"));
+        command.addAll(List.of(properties));
+        command.addAll(List.of("-jar", JAR.toString()));
         Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
             .redirectInput(ProcessBuilder.Redirect.PIPE).start();
         process.getOutputStream().close();

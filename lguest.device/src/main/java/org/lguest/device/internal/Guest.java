@@ -35,9 +35,8 @@ final class Guest {
 
     /** Its struct lguest_data: null until LHCALL_LGUEST_INIT. */
     volatile LguestDataPage lguestData;
-    /** The interrupt-free window the guest gave us at LGUEST_INIT. */
-    long noirqStart;
-    long noirqEnd;
+    /** The address of the guest's interrupt-return iret, from LGUEST_INIT. */
+    long noirqIret;
     /** Where the guest kernel's virtual addresses start (page_table_guest_data_init). */
     long kernelAddress;
     /** Kernel stack pages SET_STACK told us about (one or two). */

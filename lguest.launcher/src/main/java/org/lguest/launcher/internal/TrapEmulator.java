@@ -1,5 +1,7 @@
 package org.lguest.launcher.internal;
 
+import java.util.HexFormat;
+
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
@@ -9,9 +11,10 @@ import org.lguest.api.guest.LaunchException;
 import org.lguest.api.virtio.VirtioBus;
 
 /**
- * What the Launcher does with a trap the Host hands it: an access to the
- * guest's virtio bus is emulated (a {@code mov} at a device's BAR, an
- * {@code in}/{@code out} at the bus's configuration ports),
+ * What the Launcher does with a trap the Host hands it: a guest kernel's
+ * {@code cli} is skipped, an access to the guest's virtio bus is emulated
+ * (a {@code mov} at a device's BAR, an {@code in}/{@code out} at the bus's
+ * configuration ports),
  * the guest's registers updated and EIP moved past the instruction. Anything
  * else, an instruction not understood or an address nobody serves, goes back
  * to the guest with {@code LHREQ_TRAP}, as lguest's Launcher did. Runs on the
@@ -23,6 +26,9 @@ import org.lguest.api.virtio.VirtioBus;
  * ends in the same two methods.
  */
 final class TrapEmulator implements PortIo {
+    /** The guest kernel's privilege level (lguest's GUEST_PL). */
+    private static final int KERNEL_RPL = 1;
+
     private final LguestFile file;
     private final int cpu;
     private final VirtioBus bus;
@@ -48,13 +54,27 @@ final class TrapEmulator implements PortIo {
         }
         long answer = Words.write(file, cpu, Lhreq.TRAP, pending.trap());
         if (answer < 0) {
-            return String.format("cannot hand trap %d (address %#x) back to the guest: LHREQ_TRAP answered %s",
-                pending.trap(), pending.address(), Errno.name((int) answer));
+            // A #GP handed back names its instruction; its address word means nothing.
+            String what = pending.trap() == PendingTrap.GENERAL_PROTECTION
+                ? "instruction " + HexFormat.ofDelimiter(" ").formatHex(pending.insn())
+                : String.format("address %#x", pending.address());
+            return String.format("cannot hand trap %d (%s) back to the guest: LHREQ_TRAP answered %s",
+                pending.trap(), what, Errno.name((int) answer));
         }
         return null;
     }
 
     private boolean emulated(PendingTrap pending) throws LaunchException {
+        if (pending.trap() == PendingTrap.GENERAL_PROTECTION) {
+            // As 4.x's Launcher: only guest kernel code (ring 1) is helped; user code gets its #GP back.
+            if ((registers.get(PtRegs.CS) & 3) != KERNEL_RPL) {
+                return false;
+            }
+            if (isCli(pending)) {
+                skip(1);
+                return true;
+            }
+        }
         if (bus == null) {
             return false;
         }
@@ -63,6 +83,15 @@ final class TrapEmulator implements PortIo {
             case PendingTrap.GENERAL_PROTECTION -> port(pending);
             default -> false;
         };
+    }
+
+    /*
+     * A "cli" in the guest kernel: some early boot code still has one, and a
+     * paravirtual kernel keeps its interrupt flag in lguest_data anyway, so
+     * it is skipped as Linux 4.x's Launcher did.
+     */
+    private static boolean isCli(PendingTrap pending) {
+        return pending.insn().length > 0 && Byte.toUnsignedInt(pending.insn()[0]) == 0xFA;
     }
 
     private boolean memory(PendingTrap pending) throws LaunchException {

@@ -57,7 +57,8 @@ class DeviceRegionTest {
 
     /**
      * First the lguest_data page at 0x102000 is made valid for INIT (syscall
-     * vector 0x80, every async slot empty), as every guest's runtime does.
+     * vector 0x80, every async slot empty; Linux 4.x's offsets), as every
+     * guest's runtime does; hypercall arguments go in EBX, ECX, EDX.
      * Each check then puts its number in EBP; a failed one prints "FAIL n" and makes
      * hypercall 99. In order: (1) {@code out %eax,(%dx)} of 0x80000800 to
      * 0xCF8, {@code in (%dx),%eax} from 0xCFC is the console's vendor and
@@ -73,12 +74,12 @@ class DeviceRegionTest {
      * queue 1 to the notify register, which the Host's eventfd takes; then
      * power off. (GNU as, linked at 0x100000.)
      */
-    private static final String DEVICES = "c7058425100080000000bf30201000b8ffffffffb910000000f3abb801000000ba00201000cd1fbd0100000066baf80cb800"
+    private static final String DEVICES = "c7056825100080000000bf18201000b8ffffffffb910000000f3abb801000000bb00201000cd1fbd0100000066baf80cb800"
         + "080080ef66bafc0ced3df41a43100f85cb000000bd0200000066baf80cb800100080ef66bafe0cb8ffffffff66ed3d4410ff"
         + "ff0f85a6000000bd0300000066baf80cb03cee66bafc0cb878563412ec3d025634120f8585000000bd0400000066baf80cb8"
         + "10080080ef66bafc0ced89c283e2f081fa000010017564bd05000000c702010000008b4204a901000000744fbd06000000b9"
         + "ffffffff668b4a1281f90200ffff7539bd07000000c6421401b8000300008862140fb6421483f803751fbd08000000b80100"
-        + "000066894238b802000000ba2d011000bb01000000cd1f89e80430a23d011000b811000000ba38011000cd1fb863000000cd"
+        + "000066894238b802000000bb2d011000b901000000cd1f89e80430a23d011000b811000000bb38011000cd1fb863000000cd"
         + "1f506f77657220646f776e004641494c203f0a00";
 
     @Test
@@ -92,8 +93,8 @@ class DeviceRegionTest {
     }
 
     /** {@code mov $0x1100000,%esi; movsl}: a string move from the first BAR, which is not emulated. */
-    private static final String UNKNOWN = "c7058425100080000000bf30201000b8ffffffffb910000000f3abb801000000ba00201000cd1fbe00001001a5b802000000"
-        + "ba3e001000bb01000000cd1f506f77657220646f776e00";
+    private static final String UNKNOWN = "c7056825100080000000bf18201000b8ffffffffb910000000f3abb801000000bb00201000cd1fbe00001001a5b802000000"
+        + "bb3e001000b901000000cd1f506f77657220646f776e00";
 
     @Test
     void anInstructionTheLauncherDoesNotEmulateGoesBackToTheGuest() throws Exception {

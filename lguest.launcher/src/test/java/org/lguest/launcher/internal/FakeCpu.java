@@ -22,6 +22,8 @@ final class FakeCpu implements LguestFile {
     final Map<Long, Long> registers = new HashMap<>();
     final List<Long> trapsHandedBack = new ArrayList<>();
     boolean refuseRegisters;
+    /** LHREQ_TRAP answers EINVAL, as for a guest without a handler. */
+    boolean refuseTraps;
     private Long pendingRead;
     PortIo portIo;
 
@@ -59,6 +61,9 @@ final class FakeCpu implements LguestFile {
             return 24;
         }
         if (words[0] == Lhreq.TRAP) {
+            if (refuseTraps) {
+                return -Errno.EINVAL;
+            }
             trapsHandedBack.add(words[1]);
             return 0;
         }

@@ -25,11 +25,11 @@ import org.lguest.cpu.x86.internal.unicorn.UnicornException;
  * this CPU's own.
  * <p>
  * After an exit the engine still holds the guest's state at the guest's
- * ring, so a run that changes no segment, page-table root or GDT entry
- * resumes with {@code uc_emu_start} at EIP after writing the registers the
- * Host changed. Everything else goes through the switcher, which loads the
- * whole register file: the first run, a new engine resuming a
- * {@link VcpuState}, a change of ring or segment, a new CR3 or a TLB flush.
+ * ring, so a run that changes no segment or GDT entry resumes with
+ * {@code uc_emu_start} at EIP after writing the registers the Host changed
+ * (and CR3, or a TLB flush, when those changed). Everything else goes
+ * through the switcher, which loads the whole register file: the first run,
+ * a new engine resuming a {@link VcpuState}, a change of ring or segment.
  * <p>
  * Unicorn (2.1 and later) translates through the shadow page tables as a
  * real MMU does, so guest RAM is mapped once at physical 0 and the host area
@@ -49,7 +49,14 @@ final class UnicornVcpu implements Vcpu {
     private static final Reg[] SEGMENTS = { Reg.CS, Reg.SS, Reg.DS, Reg.ES, Reg.FS, Reg.GS };
     private static final int[] SEGMENT_INDEXES = Arrays.stream(SEGMENTS).mapToInt(UnicornVcpu::indexOf).toArray();
     private static final int CS_INDEX = indexOf(Reg.CS), EIP_INDEX = indexOf(Reg.EIP);
-    private static final int CR0_PE = 1, CR0_ET = 1 << 4, CR0_WP = 1 << 16, CR0_PG = 1 << 31;
+    private static final int CR0_PE = 1, CR0_MP = 1 << 1, CR0_ET = 1 << 4, CR0_NE = 1 << 5, CR0_WP = 1 << 16,
+            CR0_PG = 1 << 31;
+    /*
+     * A Linux 4.x guest cannot set CR4 and runs with the Host's, which has
+     * FXSAVE and SSE exceptions enabled: its CPUID promises SSE, so its user
+     * space uses it. MP and NE in CR0 as a Linux Host has them.
+     */
+    private static final int CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10;
     /** EFLAGS bits a guest may hold: arithmetic flags, TF, IF, DF, AC, ID; never IOPL, NT, VM, VIF, VIP. */
     private static final int EFLAGS_GUEST_MASK = 0x0024_0FD5;
     private static final int EFLAGS_FIXED = 0x2;
@@ -103,7 +110,8 @@ final class UnicornVcpu implements Vcpu {
             engine.mapPointer(0, ram);
             engine.mapPointer(machine.hostArea().base(), machine.hostArea().memory());
             switcher.install(engine);
-            engine.write(Unicorn.CR0, engine.read(Unicorn.CR0) | CR0_PE | CR0_ET | CR0_WP | CR0_PG);
+            engine.write(Unicorn.CR0, engine.read(Unicorn.CR0) | CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
+            engine.write(Unicorn.CR4, engine.read(Unicorn.CR4) | CR4_OSFXSR | CR4_OSXMMEXCPT);
         } catch (RuntimeException e) {
             engine.close();
             throw e;

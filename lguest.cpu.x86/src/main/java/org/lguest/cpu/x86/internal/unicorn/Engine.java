@@ -58,6 +58,8 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < MAX_BATCH; i++) {
                 batchPointers.setAtIndex(ADDRESS, i, batchValues.asSlice(8L * i, 8));
             }
+            // SAFETY: every upcall stub below lives in this engine's arena, which close() frees only after uc_close, so
+            // Unicorn never calls a freed stub; it calls them only inside uc_emu_start, on the thread running it.
             var target = MethodHandles.lookup()
                     .findVirtual(Engine.class, "onInterrupt", MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class))
                     .bindTo(this);

@@ -20,7 +20,7 @@ import java.lang.invoke.MethodHandle;
 public final class Unicorn {
     public static final String LIBRARY = "libunicorn.so.2";
     static final String INSTALL_HINT = "install Unicorn 2.1.1, Debian 13's package libunicorn2t64 (apt-get install libunicorn2t64; "
-            + "./test or ./lguest run as root installs it)";
+            + "./test or ./lguest installs it when run as root)";
     /** The oldest Unicorn that translates x86 virtual addresses through the page tables (unicorn issue #1953). */
     static final int MINIMUM_MAJOR = 2, MINIMUM_MINOR = 1;
 
