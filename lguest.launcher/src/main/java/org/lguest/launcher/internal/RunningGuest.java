@@ -85,14 +85,14 @@ final class RunningGuest implements Guest {
     private final TrapEmulator traps;
 
     /** @param virtio the platform that builds the guest's bus, or null for a guest without devices */
-    RunningGuest(int id, String image, String commandLine, ElfImage elf, int memoryMiB, OutputStream console,
-            LguestDevice device, VirtioBusFactory virtio) throws LaunchException {
+    RunningGuest(int id, String image, BootPlan boot, OutputStream console, LguestDevice device,
+            VirtioBusFactory virtio) throws LaunchException {
         this.id = id;
         this.image = image;
-        this.memoryBytes = (long) memoryMiB << 20;
+        this.memoryBytes = boot.memoryBytes();
         this.console = console;
         try {
-            MemorySegment all = arena.allocate(GUARD_BYTES + memoryBytes + GUARD_BYTES, PAGE);
+            MemorySegment all = GuestMemory.map(arena, GUARD_BYTES + memoryBytes + GUARD_BYTES);
             guardBelow = all.asSlice(0, GUARD_BYTES);
             ram = all.asSlice(GUARD_BYTES, memoryBytes);
             guardAbove = all.asSlice(GUARD_BYTES + memoryBytes, GUARD_BYTES);
@@ -100,11 +100,10 @@ final class RunningGuest implements Guest {
             guardAbove.fill(GUARD_PATTERN);
         } catch (OutOfMemoryError e) {
             arena.close();
-            throw new LaunchException("cannot allocate " + memoryMiB + " MiB of guest memory; ask for less");
+            throw new LaunchException("cannot allocate " + (memoryBytes >> 20) + " MiB of guest memory; ask for less");
         }
-        BootParams.write(ram, memoryBytes, commandLine);
         try {
-            elf.load(ram, memoryBytes);
+            boot.load(ram);
         } catch (LaunchException e) {
             arena.close();
             throw e;
@@ -123,7 +122,7 @@ final class RunningGuest implements Guest {
             file.portIo(traps);
         }
         this.cpuThread = Thread.ofPlatform().name("lguest-guest-" + id + "-cpu" + CPU).daemon()
-            .unstarted(() -> run(elf.entry()));
+            .unstarted(() -> run(boot.entry()));
     }
 
     /**
