@@ -18,6 +18,7 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
+import org.lguest.api.guest.LaunchOptions;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -96,7 +97,9 @@ public class ShellCommandsIT {
                 for (String type : new String[] {"console", "block", "net", "rng"}) {
                     assertTrue(devices, devices.contains(" " + type + " "));
                 }
-                assertTrue(devices, devices.contains("0x02100000")); // the first BAR, one MiB past 32 MiB of RAM
+                // the first BAR, one MiB past the end of RAM (the default)
+                long bar = ((long) LaunchOptions.DEFAULT_MEMORY_MIB + 1) << 20;
+                assertTrue(devices, devices.contains(String.format("0x%08x", bar)));
             } finally {
                 execute("lguest:stop " + id);
             }
