@@ -76,6 +76,16 @@ static inline void outl(u16 port, u32 v)
 {
     __asm__ __volatile__("outl %0, %w1" : : "a"(v), "Nd"(port));
 }
+static inline void outw(u16 port, u16 v)
+{
+    __asm__ __volatile__("outw %w0, %w1" : : "a"(v), "Nd"(port));
+}
+static inline u16 inw(u16 port)
+{
+    u16 v;
+    __asm__ __volatile__("inw %w1, %w0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 static inline void outb(u16 port, u8 v)
 {
     __asm__ __volatile__("outb %b0, %w1" : : "a"(v), "Nd"(port));

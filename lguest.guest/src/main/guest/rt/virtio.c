@@ -143,8 +143,11 @@ u32 virtio_scan(void)
             fail("virtio %s at slot %u: BAR0 is not assigned", virtio_type_name(d->type), slot);
         d->irq = pci_read32(slot, 0x3C) & 0xFF;
         walk_capabilities(d);
-        /* Memory space and bus master on (the bus may ignore it). */
-        pci_write32(slot, 0x04, (command_status & 0xFFFF) | 0x6);
+        /* Memory space and bus master on (the bus may ignore it): the command register alone,
+         * 16 bits, as Linux writes it; a 32-bit write would reach the read-only status too,
+         * which lguest's bus counts a broken driver. */
+        outl(PCI_CONFIG_ADDRESS, pci_address(slot, 0x04));
+        outw(PCI_CONFIG_DATA, (command_status & 0xFFFF) | 0x6);
         virtio_count++;
     }
     return virtio_count;
