@@ -60,6 +60,9 @@ public class CommandLine implements FrameworkListener {
     @Reference
     private BundleCommands bundleCommands;
 
+    @Reference
+    private ConfigCommands configCommands;
+
     /** Guest consoles go to the process's standard output, as for lguest:launch. */
     private static final OutputStream CONSOLE = GuestCommands.CONSOLE;
     /*
