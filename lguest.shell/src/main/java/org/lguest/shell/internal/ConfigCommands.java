@@ -137,7 +137,9 @@ public class ConfigCommands {
             properties.put(pairs.get(i), pairs.get(i + 1));
         }
         configuration.update(properties);
-        return pid + " updated";
+        // Configuration Admin keeps it in the framework's storage, which ./lguest makes afresh at each start.
+        return pid + " updated" + (properties.get(FILE) == null
+            ? " (until the runtime stops: to keep it, write it as a file in etc/, see README)" : "");
     }
 
     private String delete(String pid) throws IOException, InvalidSyntaxException {
