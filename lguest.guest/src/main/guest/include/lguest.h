@@ -7,7 +7,9 @@
 #ifndef LGUEST_GUEST_LGUEST_H
 #define LGUEST_GUEST_LGUEST_H
 
-/* Hypercalls: int $0x1f, EAX = call, EDX/EBX/ECX/ESI = arguments 1-4, result in EAX. */
+/* Hypercalls as Linux 4.x makes them: int $0x1f, EAX = call, EBX/ECX/EDX/ESI
+ * = arguments 1-4. The Host writes no register back, so EAX still holds the
+ * call afterwards. NOTIFY is ours (4.x has no such call): our early console. */
 #define LHCALL_FLUSH_ASYNC      0
 #define LHCALL_LGUEST_INIT      1
 #define LHCALL_SHUTDOWN         2
@@ -33,7 +35,7 @@
 
 /* The guest machine. */
 #define FIRST_EXTERNAL_VECTOR   32
-#define LGUEST_IRQS             (256 - FIRST_EXTERNAL_VECTOR)
+#define LGUEST_IRQS             32      /* one bit each in blocked_interrupts */
 #define GUEST_PL                1
 #define PAGE_SIZE               4096u
 #define PAGE_SHIFT              12
@@ -81,10 +83,10 @@ struct hcall_args {
     u32 arg0, arg1, arg2, arg3, arg4;
 };
 
-/* The page the guest shares with the Host (i386 layout). */
+/* The page the guest shares with the Host (Linux 4.x's i386 layout). */
 struct lguest_data {
-    u32 irq_enabled;                        /* X86_EFLAGS_IF or 0 */
-    u32 blocked_interrupts[LGUEST_IRQS / 32];
+    u32 irq_enabled;                        /* non-zero: interrupts on (we store 0 or X86_EFLAGS_IF) */
+    u32 blocked_interrupts;                 /* bit n set: irq n masked */
     u32 cr2;                                /* written by the Host on a reflected #PF */
     u32 time_sec, time_nsec;                /* written by the Host */
     u32 irq_pending;                        /* written by the Host */
@@ -92,7 +94,7 @@ struct lguest_data {
     struct hcall_args hcalls[LHCALL_RING_SIZE];
     u32 reserve_mem;                        /* written by the Host */
     u32 tsc_khz;                            /* written by the Host */
-    u32 noirq_start, noirq_end;             /* our iret window */
+    u32 noirq_iret;                         /* the address of our one interrupt-return iret */
     u32 kernel_address;
     u32 syscall_vec;
 };
@@ -100,19 +102,18 @@ struct lguest_data {
 #define LD_OFFSET(f) __builtin_offsetof(struct lguest_data, f)
 _Static_assert(LD_OFFSET(irq_enabled) == 0, "IRQ_ENABLED");
 _Static_assert(LD_OFFSET(blocked_interrupts) == 4, "BLOCKED_INTERRUPTS");
-_Static_assert(LD_OFFSET(cr2) == 32, "CR2");
-_Static_assert(LD_OFFSET(time_sec) == 36, "TIME");
-_Static_assert(LD_OFFSET(irq_pending) == 44, "IRQ_PENDING");
-_Static_assert(LD_OFFSET(hcall_status) == 48, "HCALL_STATUS");
-_Static_assert(LD_OFFSET(hcalls) == 112, "HCALLS");
+_Static_assert(LD_OFFSET(cr2) == 8, "CR2");
+_Static_assert(LD_OFFSET(time_sec) == 12, "TIME");
+_Static_assert(LD_OFFSET(irq_pending) == 20, "IRQ_PENDING");
+_Static_assert(LD_OFFSET(hcall_status) == 24, "HCALL_STATUS");
+_Static_assert(LD_OFFSET(hcalls) == 88, "HCALLS");
 _Static_assert(sizeof(struct hcall_args) == 20, "HCALL_ARGS_SIZE");
-_Static_assert(LD_OFFSET(reserve_mem) == 1392, "RESERVE_MEM");
-_Static_assert(LD_OFFSET(tsc_khz) == 1396, "TSC_KHZ");
-_Static_assert(LD_OFFSET(noirq_start) == 1400, "NOIRQ_START");
-_Static_assert(LD_OFFSET(noirq_end) == 1404, "NOIRQ_END");
-_Static_assert(LD_OFFSET(kernel_address) == 1408, "KERNEL_ADDRESS");
-_Static_assert(LD_OFFSET(syscall_vec) == 1412, "SYSCALL_VEC");
-_Static_assert(sizeof(struct lguest_data) == 1416, "SIZE");
+_Static_assert(LD_OFFSET(reserve_mem) == 1368, "RESERVE_MEM");
+_Static_assert(LD_OFFSET(tsc_khz) == 1372, "TSC_KHZ");
+_Static_assert(LD_OFFSET(noirq_iret) == 1376, "NOIRQ_IRET");
+_Static_assert(LD_OFFSET(kernel_address) == 1380, "KERNEL_ADDRESS");
+_Static_assert(LD_OFFSET(syscall_vec) == 1384, "SYSCALL_VEC");
+_Static_assert(sizeof(struct lguest_data) == 1388, "SIZE");
 
 #else /* __ASSEMBLER__ */
 

@@ -25,11 +25,12 @@ extern const char image_name[];
 void main(void);
 
 /* ---- hypercalls ---- */
+/* Returns EAX after the call: the call number, as no hypercall writes a register. */
 static inline u32 hcall(u32 call, u32 arg1, u32 arg2, u32 arg3, u32 arg4)
 {
     __asm__ __volatile__("int $0x1f"
                          : "+a"(call)
-                         : "d"(arg1), "b"(arg2), "c"(arg3), "S"(arg4)
+                         : "b"(arg1), "c"(arg2), "d"(arg3), "S"(arg4)
                          : "memory", "cc");
     return call;
 }
@@ -138,7 +139,7 @@ u32 page_alloc(void);
 void page_fill(u32 page, u32 word);
 /* A new page directory mapping [0, min(mem_size, IDENTITY_LIMIT)) to
  * itself; the page tables behind it are shared by all such directories
- * (and must not be changed). Only identity mappings are ever made. */
+ * (and must not be changed). */
 #define IDENTITY_LIMIT 0x80000000u
 u32 pgdir_identity(void);
 /* The same, but the page tables covering [lo, hi) are the directory's own

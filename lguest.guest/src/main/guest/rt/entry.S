@@ -66,23 +66,31 @@ trap_common:
 /*
  * Return from a trap the lguest way. The Host pushed EFLAGS with IF
  * copied from lguest_data.irq_enabled, and iret at ring 1 cannot change
- * IF, so copy it back by hand. Between lguest_noirq_start and
- * lguest_noirq_end the Host delivers no interrupt (the window is handed
- * to it in lguest_data.noirq_start/noirq_end), so enabling interrupts
- * here cannot nest a second frame under this one.
+ * IF, so copy it back by hand: X86_EFLAGS_IF or 0 (Linux 4.x stores the
+ * whole EFLAGS image; any non-zero value means "on" to the Host, and we
+ * keep to the two values the rest of the runtime uses). No register is
+ * touched; the flags we clobber are the ones iret reloads. An interrupt
+ * due while EIP is at lguest_noirq_iret (named in lguest_data.noirq_iret)
+ * is delivered on the frame this iret would pop, so it nests nothing.
+ * The iret has a page of its own, so a test can make its fetch fault and
+ * an interrupt meet it exactly there (abi-noirq-iret).
  */
     .globl lguest_iret
 lguest_iret:
-    pushl   %eax
-    movl    12(%esp), %eax          /* the saved EFLAGS */
-    andl    $X86_EFLAGS_IF, %eax
-    .globl lguest_noirq_start
-lguest_noirq_start:
-    movl    %eax, %ss:lguest_data + LGUEST_DATA_irq_enabled
-    popl    %eax
+    testl   $X86_EFLAGS_IF, 8(%esp)     /* the saved EFLAGS */
+    jz      1f
+    movl    $X86_EFLAGS_IF, %ss:lguest_data + LGUEST_DATA_irq_enabled
+    jmp     lguest_noirq_iret
+1:  movl    $0, %ss:lguest_data + LGUEST_DATA_irq_enabled
+    jmp     lguest_noirq_iret
+
+    .section .text.noirq, "ax"
+    .align 4096
+    .globl lguest_noirq_iret
+lguest_noirq_iret:
     iret
-    .globl lguest_noirq_end
-lguest_noirq_end:
+    .align 4096
+    .text
 
 /* int probe_read(u32 addr, u32 *value): 0, or 1 when the load faulted. */
     .globl probe_read

@@ -2,11 +2,9 @@
  * Pages and two-level page tables for the images that leave the Host's
  * linear mapping. Every directory made here maps guest RAM (up to
  * IDENTITY_LIMIT) at its own address, so code, data, the stack and
- * lguest_data keep working across NEW_PGTABLE. Only identity mappings
- * (virtual == guest-physical) are ever made: a Host on Unicorn 2.0.x cannot
- * translate anything else (its MMU checks the page tables but then uses the
- * virtual address as the physical one). The experiments vary which pages
- * are present or writable, per directory.
+ * lguest_data keep working across NEW_PGTABLE. The experiments vary which
+ * pages are present or writable, per directory; pageoffset adds mappings
+ * away from the identity (its own page tables, through pte_write).
  */
 #include "rt.h"
 

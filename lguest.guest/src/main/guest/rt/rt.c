@@ -4,21 +4,20 @@
  */
 #include "rt.h"
 
-extern char lguest_noirq_start[], lguest_noirq_end[];
+extern char lguest_noirq_iret[];
 extern char trap_stubs[];
 extern const u32 __extable_start[], __extable_end[];
 
 /*
  * The page shared with the Host. Everything the Host reads at INIT is
  * filled in statically, so it is right before the first hypercall: the
- * ring is empty (0xFF), the iret window is known, interrupts start
+ * ring is empty (0xFF), the iret the Host must know is named, interrupts start
  * disabled (enabled only once an image has its IDT), nothing is blocked.
  */
 volatile struct lguest_data lguest_data ALIGNED(4096) = {
     .irq_enabled = 0,
     .hcall_status = {[0 ... LHCALL_RING_SIZE - 1] = 0xFF},
-    .noirq_start = (u32)lguest_noirq_start,
-    .noirq_end = (u32)lguest_noirq_end,
+    .noirq_iret = (u32)lguest_noirq_iret,
     .kernel_address = GUEST_KERNEL_ADDRESS,
     .syscall_vec = SYSCALL_VECTOR,
 };

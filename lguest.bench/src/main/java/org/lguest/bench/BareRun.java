@@ -100,7 +100,7 @@ final class BareRun implements AutoCloseable {
             }
             int call = (int) engine.read(Unicorn.EAX);
             if (call == Lhcall.NOTIFY) {
-                String line = GuestImage.string(ram, engine.read(Unicorn.EDX) & 0xFFFF_FFFFL);
+                String line = GuestImage.string(ram, engine.read(Unicorn.EBX) & 0xFFFF_FFFFL);
                 if (line == null) {
                     throw new IllegalStateException(image + " on the bare engine: Bad NOTIFY");
                 }

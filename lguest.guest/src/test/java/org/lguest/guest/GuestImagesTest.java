@@ -171,6 +171,7 @@ class GuestImagesTest {
         expected.put("GDT_ENTRY_KERNEL_DS", (long) Lguest.GDT_ENTRY_KERNEL_DS);
         expected.put("GDT_ENTRY_TSS", (long) Lguest.GDT_ENTRY_TSS);
         expected.put("X86_EFLAGS_IF", (long) Lguest.X86_EFLAGS_IF);
+        expected.put("LGUEST_IRQS", (long) Lguest.LGUEST_IRQS);
         expected.put("PAGE_SHIFT", (long) Lguest.PAGE_SHIFT);
         expected.put("PAGE_SIZE", (long) Lguest.PAGE_SIZE);
         assertEquals(17, expected.keySet().stream().filter(k -> k.startsWith("LHCALL_") && !k.equals("LHCALL_RING_SIZE"))
@@ -183,8 +184,8 @@ class GuestImagesTest {
             Map.entry("TIME", LguestData.TIME), Map.entry("IRQ_PENDING", LguestData.IRQ_PENDING),
             Map.entry("HCALL_STATUS", LguestData.HCALL_STATUS), Map.entry("HCALLS", LguestData.HCALLS),
             Map.entry("HCALL_ARGS_SIZE", LguestData.HCALL_ARGS_SIZE), Map.entry("RESERVE_MEM", LguestData.RESERVE_MEM),
-            Map.entry("TSC_KHZ", LguestData.TSC_KHZ), Map.entry("NOIRQ_START", LguestData.NOIRQ_START),
-            Map.entry("NOIRQ_END", LguestData.NOIRQ_END), Map.entry("KERNEL_ADDRESS", LguestData.KERNEL_ADDRESS),
+            Map.entry("TSC_KHZ", LguestData.TSC_KHZ), Map.entry("NOIRQ_IRET", LguestData.NOIRQ_IRET),
+            Map.entry("KERNEL_ADDRESS", LguestData.KERNEL_ADDRESS),
             Map.entry("SYSCALL_VEC", LguestData.SYSCALL_VEC), Map.entry("SIZE", LguestData.SIZE));
         Matcher a = Pattern.compile("_Static_assert\\([^=]*==\\s*(\\d+),\\s*\"(\\w+)\"\\)").matcher(header);
         Map<String, Integer> asserted = new LinkedHashMap<>();
@@ -244,21 +245,17 @@ class GuestImagesTest {
 
     private static void checkLguestData(String name, Elf elf) {
         long data = elf.symbol("lguest_data");
-        long start = elf.symbol("lguest_noirq_start");
-        long end = elf.symbol("lguest_noirq_end");
+        long iret = elf.symbol("lguest_noirq_iret");
         assertEquals(0, data % Lguest.PAGE_SIZE, name + ": lguest_data is not page-aligned");
         assertEquals(0, elf.word(data + LguestData.IRQ_ENABLED), name + ": interrupts must start disabled");
         for (int i = 0; i < Lhcall.RING_SIZE; i++) {
             assertEquals(LguestData.HCALL_SLOT_EMPTY, elf.byteAt(data + LguestData.HCALL_STATUS + i),
                 name + ": hcall_status[" + i + "] is not 0xFF before INIT");
         }
-        for (int i = 0; i < Lguest.LGUEST_IRQS / 32; i++) {
-            assertEquals(0, elf.word(data + LguestData.BLOCKED_INTERRUPTS + 4L * i), name + ": blocked_interrupts");
-        }
-        assertEquals(start, elf.word(data + LguestData.NOIRQ_START), name + ": noirq_start");
-        assertEquals(end, elf.word(data + LguestData.NOIRQ_END), name + ": noirq_end");
-        assertTrue(start < end && end - start <= 16, name + ": odd noirq window");
-        assertEquals(0xCF, elf.byteAt(end - 1), name + ": the noirq window must end with its iret");
+        assertEquals(0, elf.word(data + LguestData.BLOCKED_INTERRUPTS), name + ": blocked_interrupts");
+        assertEquals(iret, elf.word(data + LguestData.NOIRQ_IRET), name + ": noirq_iret");
+        assertEquals(0xCF, elf.byteAt(iret), name + ": noirq_iret must name an iret");
+        assertEquals(0, iret % Lguest.PAGE_SIZE, name + ": the iret starts a page of its own");
         assertEquals(0xC0000000L, elf.word(data + LguestData.KERNEL_ADDRESS), name + ": kernel_address");
         assertEquals(0x80, elf.word(data + LguestData.SYSCALL_VEC), name + ": syscall_vec");
     }

@@ -47,7 +47,8 @@ public class GuestImagesIT {
         List<String> images = launcher.images();
         for (String name : List.of("hello", "hcalls", "faults", "timer", "halt-irq", "async", "restart", "tls-gdt",
                 "pagetables", "isolation", "isolation-limit", "bad-gdt-dpl0", "bad-idt-segment", "bad-switcher-pte",
-                "hcall-before-init", "bad-hcall", "fuzz")) {
+                "hcall-before-init", "bad-hcall", "fuzz", "abi-hcall-regs", "abi-lguest-data", "abi-noirq-iret",
+                "abi-gp-triage", "pci-conf1", "pageoffset")) {
             assertTrue(name + " in " + images, images.contains(name));
         }
     }
@@ -62,6 +63,26 @@ public class GuestImagesIT {
     @Test
     public void everyHypercallWorks() throws Exception {
         boot("hcalls").assertPowersOffPassing();
+    }
+
+    @Test
+    public void hypercallArgumentsComeFromLinux4xRegisters() throws Exception {
+        boot("abi-hcall-regs").assertPowersOffPassing();
+    }
+
+    @Test
+    public void lguestDataHasLinux4xOffsets() throws Exception {
+        boot("abi-lguest-data").assertPowersOffPassing();
+    }
+
+    @Test
+    public void anInterruptAtTheNoirqIretUsesTheIretsFrame() throws Exception {
+        boot("abi-noirq-iret").assertPowersOffPassing();
+    }
+
+    @Test
+    public void protectionFaultsAreTriagedByTheLauncher() throws Exception {
+        boot("abi-gp-triage").assertPowersOffPassing();
     }
 
     @Test
@@ -87,6 +108,20 @@ public class GuestImagesIT {
     @Test
     public void ownPageTablesAcrossSixteenAddressSpaces() throws Exception {
         boot("pagetables").assertPowersOffPassing();
+    }
+
+    @Test
+    public void pciConfigurationThroughPortsReachesTheBus() throws Exception {
+        Run run = boot("pci-conf1");
+        run.assertPowersOffPassing();
+        assertTrue(run.console(), run.console().startsWith("pci-conf1: 00:00.0 vendor 1b36 device 0008\n"));
+    }
+
+    @Test
+    public void ramMappedAtPageOffsetAsLinuxMapsIt() throws Exception {
+        Run run = boot("pageoffset");
+        run.assertPowersOffPassing();
+        assertTrue(run.console(), run.console().startsWith("pageoffset: 8192 pages of RAM mapped at 0xc0000000\n"));
     }
 
     @Test

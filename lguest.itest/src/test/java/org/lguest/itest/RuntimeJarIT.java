@@ -47,6 +47,15 @@ class RuntimeJarIT {
     }
 
     @Test
+    void verboseSaysWhatRunsTheGuests() throws Exception {
+        Result result = run("-Dlguest.verbose=true", "-Dlguest.commands=lguest:list");
+        assertEquals(0, result.status, result.toString());
+        assertTrue(result.err.contains("cpu: unicorn 2.1.1 (lguest.cpu.x86)\npaging: shadow (lguest.paging)\ndevices: console "
+            + "(lguest.virtio.console), rng (lguest.virtio.rng)\n"), result.toString());
+        assertTrue(result.out.contains("guests running: none"), result.toString());
+    }
+
+    @Test
     void runExitsNonZeroWithTheReasonWhenTheGuestIsKilled() throws Exception {
         Result result = run("-Dlguest.run=bad-hcall");
         assertEquals(1, result.status, result.toString());
@@ -92,11 +101,13 @@ class RuntimeJarIT {
     void everyCommandOfTheReadmeWorksInDashC() throws Exception {
         Result result = run("-Dlguest.commands=lguest:images; lguest:list; lguest:launch demo-peer --net itest;"
             + " lguest:devices 1; lguest:console 1 hello; lguest:regs 1; lguest:launch halt-irq; lguest:irq 2 5;"
-            + " lguest:stop 1; lguest:list; lguest:demo; help lguest:launch; help; echo said hi; sleep 1; lb lguest");
+            + " lguest:stop 1; lguest:list; lguest:demo; lguest:info; lguest:config list; help lguest:launch; help;"
+            + " echo said hi; sleep 1; lb lguest");
         assertEquals(0, result.status, result.toString());
         for (String answer : List.of("hello\n", "guests running: none", "guest 1 started: demo-peer",
                 " net ", "bytes sent to guest 1's console", "cs    00000061", "guest 2 started: halt-irq",
                 "irq 5 sent to guest 2", "guest 1 stopped", "the demo powered off",
+                "cpu: unicorn", "paging: shadow", "no configurations: every component of ours runs on its defaults",
                 "launch - boot a guest", "lguest:config", "said hi\n", "lguest shell")) {
             assertTrue(result.out.contains(answer), () -> "missing '" + answer + "' in\n" + result);
         }
@@ -150,7 +161,7 @@ class RuntimeJarIT {
         }
     }
 
-    private static Result run(String property) throws IOException, InterruptedException {
+    private static Result run(String... properties) throws IOException, InterruptedException {
         assertTrue(Files.isRegularFile(JAR), JAR + " is missing: build with mvn verify");
         Path storage = Files.createTempDirectory("lguest-felix");
         // FileInstall's folders of our own: a deploy/ or etc/ where the tests run must not count.
@@ -162,8 +173,9 @@ class RuntimeJarIT {
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
             "-Dorg.osgi.framework.storage=" + storage, "-Dfelix.fileinstall.dir=" + deploy + "," + etc,
-            "-Dgosh.args=--nointeractive",
-            "-Dorg.jline.terminal.dumb=true", property, "-jar", JAR.toString()));
+            "-Dgosh.args=--nointeractive", "-Dorg.jline.terminal.dumb=true"));
+        command.addAll(List.of(properties));
+        command.addAll(List.of("-jar", JAR.toString()));
         Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
             .redirectInput(ProcessBuilder.Redirect.PIPE).start();
         process.getOutputStream().close();

@@ -74,6 +74,16 @@ public class ShellCommandsIT {
     }
 
     @Test
+    public void infoNamesTheCpuBackendWithItsEngineVersionPagingAndDevices() throws Exception {
+        String[] lines = execute("lguest:info").split("\n");
+        assertEquals(3, lines.length);
+        assertEquals("cpu: unicorn 2.1.1 (lguest.cpu.x86)", lines[0]);
+        assertEquals("paging: shadow (lguest.paging)", lines[1]);
+        assertTrue(lines[2], lines[2].startsWith("devices: ") && lines[2].contains("console (lguest.virtio.console)")
+            && lines[2].contains("rng (lguest.virtio.rng)"));
+    }
+
+    @Test
     public void launchOptionsPutDevicesOnTheGuestsBus() throws Exception {
         Path disk = Files.createTempFile("lguest-itest-", ".img");
         try {
@@ -100,7 +110,7 @@ public class ShellCommandsIT {
         String started = execute("lguest:launch halt-irq");
         int id = Integer.parseInt(started.split(" ")[1]);
         try {
-            execute("lguest:irq " + id + " 224");
+            execute("lguest:irq " + id + " 32");
         } finally {
             execute("lguest:stop " + id);
         }

@@ -4,8 +4,12 @@ package org.lguest.api.abi;
 public final class Lguest {
     /** x86 vectors below this are exceptions; interrupts start here ({@code FIRST_EXTERNAL_VECTOR}). */
     public static final int FIRST_EXTERNAL_VECTOR = 32;
-    /** External interrupts a guest can have: {@code NR_VECTORS - FIRST_EXTERNAL_VECTOR}. */
-    public static final int LGUEST_IRQS = 256 - FIRST_EXTERNAL_VECTOR;
+    /**
+     * External interrupts a guest can have: 32 in Linux 4.x, one bit each in
+     * the one-word {@link LguestData#BLOCKED_INTERRUPTS}; interrupt n arrives
+     * at vector {@link #FIRST_EXTERNAL_VECTOR} + n.
+     */
+    public static final int LGUEST_IRQS = 32;
     /** Guest kernel privilege level: lguest guests run their kernel at ring 1. */
     public static final int GUEST_PL = 1;
     /** Guest page size. */

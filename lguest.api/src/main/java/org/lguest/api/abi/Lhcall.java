@@ -1,8 +1,11 @@
 package org.lguest.api.abi;
 
 /**
- * Hypercalls ({@code asm/lguest_hcall.h}). A guest makes one with
- * {@code int $0x1F}: EAX holds the call, EDX, EBX, ECX and ESI its arguments.
+ * Hypercalls ({@code asm/lguest_hcall.h}) as Linux 4.9 makes them. A guest
+ * makes one with {@code int $0x1F}: EAX holds the call, EBX, ECX, EDX and
+ * ESI its arguments 1 to 4. No call writes a register: EAX still holds the
+ * call number afterwards. The numbers are 4.9's, plus one of ours,
+ * {@link #NOTIFY}.
  */
 public final class Lhcall {
     public static final int FLUSH_ASYNC = 0;
@@ -12,6 +15,7 @@ public final class Lhcall {
     public static final int FLUSH_TLB = 5;
     public static final int LOAD_IDT_ENTRY = 6;
     public static final int SET_STACK = 7;
+    /** Linux 4.9 only (4.13 dropped it): arg1 is the guest's CR0.TS bit (8 or 0). */
     public static final int TS = 8;
     public static final int SET_CLOCKEVENT = 9;
     public static final int HALT = 10;
@@ -19,6 +23,13 @@ public final class Lhcall {
     public static final int SET_PTE = 14;
     public static final int SET_PGD = 15;
     public static final int LOAD_TLS = 16;
+    /**
+     * Our extension, absent from Linux 4.x (whose guests notify devices by an
+     * MMIO write): arg1 is an address the Host hands to the Launcher, or to
+     * the eventfd registered for it with {@link Lhreq#EVENTFD}. Our images'
+     * early console is a NOTIFY of a NUL-terminated line. A 4.x guest never
+     * makes it.
+     */
     public static final int NOTIFY = 17;
     public static final int LOAD_GDT_ENTRY = 18;
     public static final int SEND_INTERRUPTS = 19;

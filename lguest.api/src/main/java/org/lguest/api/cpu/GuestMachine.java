@@ -9,10 +9,9 @@ import java.lang.foreign.MemorySegment;
  * tables, the switcher, descriptor tables) fills the top 4 MiB, the
  * switcher's range in lguest, which guests may not map.
  * <p>
- * Unicorn 2.0.1 walks page tables for permissions but then uses the virtual
- * address as the physical one (unicorn issue #1953). So the host area must
- * sit at its own virtual address, and a guest page mapped anywhere but its
- * own physical address is realized by mapping guest RAM there as well.
+ * The host area's addresses are both physical and virtual: shadow entries
+ * point at its pages by physical address, and the switcher's page table
+ * maps them at the same virtual one.
  *
  * @param ram guest-physical memory, {@code pfnLimit} pages of the Launcher's segment
  * @param pfnLimit the first page frame the guest may not reach

@@ -46,6 +46,18 @@ public interface Vcpu extends AutoCloseable {
     void invalidateCode(long guestPhysical, long length);
 
     /**
+     * Where this CPU's port I/O goes when the engine does not trap it (see
+     * {@link PortIo}); null for none, so every port reads all ones. Called on
+     * the owner thread between runs. A backend that traps {@code in} and
+     * {@code out} (general protection, as lguest's Host does) has no use for
+     * it and keeps this default.
+     *
+     * @since 1.1
+     */
+    default void portIo(PortIo handler) {
+    }
+
+    /**
      * Checks a GDT entry the guest loads ({@code LHCALL_LOAD_GDT_ENTRY}) by
      * lguest's rules, adjusts it as lguest does, and installs it in the state.
      *

@@ -10,6 +10,16 @@ public interface VcpuBackend {
     String name();
 
     /**
+     * What runs the guests, for people: the name and the engine's version
+     * ("unicorn 2.1.1"). The default is {@link #name()}.
+     *
+     * @since 1.1
+     */
+    default String description() {
+        return name();
+    }
+
+    /**
      * Creates an engine for one guest CPU over the guest's machine and the
      * CPU's state, on the CPU's owner thread.
      *

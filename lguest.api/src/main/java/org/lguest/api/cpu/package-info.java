@@ -4,7 +4,13 @@
  * descriptors, memory) lives in {@link org.lguest.api.cpu.VcpuState} and
  * {@link org.lguest.api.cpu.GuestMachine}, owned by the Host core, so a
  * backend can be replaced under a paused guest and resume where it was.
+ * <p>
+ * 1.1: {@link org.lguest.api.cpu.PortIo}, {@link
+ * org.lguest.api.cpu.Vcpu#portIo} and {@link
+ * org.lguest.api.cpu.VcpuBackend#description}, for engines that run port I/O
+ * instead of trapping it; both new methods have defaults, so a backend built
+ * against 1.0 still works.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.lguest.api.cpu;

@@ -2,6 +2,7 @@ package org.lguest.api.device;
 
 import java.lang.foreign.MemorySegment;
 
+import org.lguest.api.cpu.PortIo;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -31,6 +32,18 @@ public interface LguestFile extends AutoCloseable {
      * @return the bytes written to {@code buffer}, or a negated errno
      */
     long read(MemorySegment buffer, long cpu);
+
+    /**
+     * Where this guest's port I/O goes when its CPUs' engine runs {@code in}
+     * and {@code out} instead of trapping them (there is no request word for
+     * this: lguest's Host always trapped them to the Launcher). The handler
+     * is called on the CPU's thread inside {@link #read}. Null: no device
+     * answers any port. An engine that traps still hands the access to the
+     * Launcher as trap 13.
+     *
+     * @since 1.1
+     */
+    void portIo(PortIo handler);
 
     /** Tears the guest down: timers, page tables, eventfds, everything. Idempotent. */
     @Override

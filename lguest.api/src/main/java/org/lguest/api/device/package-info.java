@@ -5,7 +5,11 @@
  * org.lguest.api.device.LguestDevice} and talks to the returned {@link
  * org.lguest.api.device.LguestFile} in words, as it would to the character
  * device. Errors are negated errno values; no exception crosses it.
+ * <p>
+ * 1.1: {@link org.lguest.api.device.LguestFile#portIo}, the Launcher's
+ * handler for port I/O an engine does not trap (a new method on a
+ * provider-implemented interface).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.lguest.api.device;

@@ -17,4 +17,14 @@ public interface PageTableManager {
      * @param killGuest called with a reason when the guest breaks a paging rule
      */
     GuestPageTables create(GuestMachine machine, Consumer<String> killGuest);
+
+    /**
+     * What kind of page tables it keeps, for people ("shadow"). The default
+     * is the implementation's class name.
+     *
+     * @since 1.1
+     */
+    default String description() {
+        return getClass().getSimpleName();
+    }
 }

@@ -207,6 +207,7 @@ final class Core {
     private static VcpuExit runOnce(Cpu cpu) throws VcpuException {
         Vcpu vcpu = cpu.vcpu;
         cpu.state.pageTableRoot(cpu.lg.pageTables.root(cpu.id));
+        vcpu.portIo(cpu.lg.portIo);
         cpu.running = true;
         cpu.lock.unlock();
         try {

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.paging.GuestPageTables;
 import org.lguest.api.paging.PageTableManager;
 
@@ -34,9 +35,8 @@ final class Guest {
 
     /** Its struct lguest_data: null until LHCALL_LGUEST_INIT. */
     volatile LguestDataPage lguestData;
-    /** The interrupt-free window the guest gave us at LGUEST_INIT. */
-    long noirqStart;
-    long noirqEnd;
+    /** The address of the guest's interrupt-return iret, from LGUEST_INIT. */
+    long noirqIret;
     /** Where the guest kernel's virtual addresses start (page_table_guest_data_init). */
     long kernelAddress;
     /** Kernel stack pages SET_STACK told us about (one or two). */
@@ -53,6 +53,8 @@ final class Guest {
      */
     volatile GuestPageTables pageTables;
     PageTableManager pageTablesFrom;
+    /** The Launcher's port handler (LguestFile.portIo), handed to each CPU's engine before it runs; null for none. */
+    volatile PortIo portIo;
 
     Guest(Host host, GuestMemory memory) {
         this.host = host;

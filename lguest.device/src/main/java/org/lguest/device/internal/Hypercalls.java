@@ -12,8 +12,8 @@ import org.lguest.api.paging.GuestPageTables;
 
 /*P:500
  * The Guest's requests to the Host. A synchronous hypercall is
- * "int $0x1F" with the call number in EAX and arguments in EDX, EBX, ECX
- * and ESI (this project's ABI); Traps stores it in Cpu.hcall and the run
+ * "int $0x1F" with the call number in EAX and arguments in EBX, ECX, EDX
+ * and ESI (Linux 4.x's ABI); Traps stores it in Cpu.hcall and the run
  * loop brings it here. Calls the Guest queued in the ring of its
  * lguest_data are run first, in ring order, so they never overtake it.
  */
@@ -246,17 +246,15 @@ final class Hypercalls {
             return;
         }
         /*
-         * noirq_start..noirq_end: Guest code (its iret path) during which we
-         * must not inject an interrupt.
+         * The Guest tells us where its one "iret" is: an interrupt due there
+         * is delivered on the frame that iret would pop (Interrupts).
          */
-        long start = data.noirqStart();
-        long end = data.noirqEnd();
-        if (start < 0 || end < 0) {
+        long iret = data.noirqIret();
+        if (iret < 0) {
             lg.kill("bad guest page " + Fmt.hex(at));
             return;
         }
-        lg.noirqStart = start;
-        lg.noirqEnd = end;
+        lg.noirqIret = iret;
         /* An initial wall-clock time for the Guest's clock. */
         writeTimestamp(cpu);
         /*

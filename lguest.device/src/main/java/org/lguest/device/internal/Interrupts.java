@@ -121,6 +121,16 @@ final class Interrupts {
         /* Resume at the handler, in the Guest kernel's code segment, on the new stack top. */
         regs.set(Reg.SS, ss);
         regs.set(Reg.ESP, (int) (virtstack + (gstack - origstack)));
+        runInterrupt(cpu, lo, hi);
+    }
+
+    /*
+     * The part of delivery that does not touch the stack: into the handler
+     * at the Guest kernel's CS, the flags a trap clears cleared, and virtual
+     * interrupts off for an interrupt gate.
+     */
+    private static void runInterrupt(Cpu cpu, int lo, int hi) {
+        LguestRegs regs = cpu.state.regs();
         regs.set(Reg.CS, Abi.KERNEL_CS_GUEST);
         regs.set(Reg.EIP, (int) idtAddress(lo, hi));
 
@@ -130,10 +140,34 @@ final class Interrupts {
 
         /* An interrupt gate (0xE) enters with interrupts off: clear the virtual IF. */
         if (idtType(lo, hi) == 0xE) {
+            LguestDataPage data = cpu.lg.lguestData;
             if (data == null || !data.setIrqEnabled(0)) {
-                lg.kill("Disabling interrupts");
+                cpu.lg.kill("Disabling interrupts");
             }
         }
+    }
+
+    /*
+     * The Guest is about to execute its interrupt-return iret (EIP is
+     * lguest_data.noirq_iret), with its EFLAGS, CS and EIP on the stack. To
+     * deliver now, we do the only part of that iret the new frame would not
+     * undo: EFLAGS from the frame (ESP + 8). An iret at ring 1 with IOPL 0
+     * cannot change IF or IOPL, so those stay. The handler then returns
+     * through the same frame. Returns false if the Guest was killed.
+     */
+    private static boolean emulateNoirqIret(Cpu cpu) {
+        LguestRegs regs = cpu.state.regs();
+        long at = guestPa(cpu, ((regs.get(Reg.ESP) & MASK) + 8) & MASK);
+        if (cpu.lg.isDead()) {
+            return false;
+        }
+        int saved = cpu.lg.memory.read32(cpu.lg, at);
+        if (cpu.lg.isDead()) {
+            return false;
+        }
+        int kept = X86_EFLAGS_IF | Lguest.X86_EFLAGS_IOPL;
+        regs.set(Reg.EFLAGS, (regs.get(Reg.EFLAGS) & kept) | (saved & ~kept) | Abi.X86_EFLAGS_FIXED);
+        return true;
     }
 
     /*H:205
@@ -151,12 +185,12 @@ final class Interrupts {
         if (!lg.initialized() || !cpu.anyIrqPending()) {
             return LGUEST_IRQS;
         }
-        byte[] blocked = new byte[LGUEST_IRQS / 8];
-        if (!lg.lguestData.blockedInterrupts(blocked)) {
+        long blocked = lg.lguestData.blockedInterrupts();
+        if (blocked < 0) {
             return LGUEST_IRQS;
         }
         for (int irq = from; irq < LGUEST_IRQS; irq++) {
-            if (cpu.irqPending(irq) && (blocked[irq >>> 3] & (1 << (irq & 7))) == 0) {
+            if (cpu.irqPending(irq) && (blocked & (1L << irq)) == 0) {
                 return irq;
             }
         }
@@ -173,12 +207,6 @@ final class Interrupts {
         LguestRegs regs = cpu.state.regs();
         LguestDataPage data = lg.lguestData;
 
-        /* Not inside the Guest's no-interrupt window (its iret path). */
-        long eip = regs.get(Reg.EIP) & MASK;
-        if (eip >= lg.noirqStart && eip < lg.noirqEnd) {
-            return;
-        }
-
         if (cpu.halted) {
             /* A halted Guest waits with interrupts on: turn the virtual IF back on and wake it. */
             if (!data.setIrqEnabled(X86_EFLAGS_IF)) {
@@ -186,9 +214,8 @@ final class Interrupts {
             }
             cpu.halted = false;
         } else {
-            /* Virtual IF off: flag the interrupt for later instead. */
-            long irqEnabled = data.irqEnabled();
-            if (irqEnabled <= 0) {
+            /* Virtual IF off (any non-zero word is on; an unreadable one is off): flag it for later. */
+            if (data.irqEnabled() <= 0) {
                 data.setIrqPending(X86_EFLAGS_IF);
                 return;
             }
@@ -201,8 +228,18 @@ final class Interrupts {
         int vector = FIRST_EXTERNAL_VECTOR + irq;
         if (idtPresent(cpu.idtLo[vector], cpu.idtHi[vector])) {
             cpu.clearIrq(irq);
-            /* No error code for external interrupts. */
-            setGuestInterrupt(cpu, cpu.idtLo[vector], cpu.idtHi[vector], false);
+            if ((regs.get(Reg.EIP) & MASK) == lg.noirqIret) {
+                /* About to iret: deliver on the frame that iret would pop. */
+                if (emulateNoirqIret(cpu)) {
+                    runInterrupt(cpu, cpu.idtLo[vector], cpu.idtHi[vector]);
+                }
+            } else {
+                /* No error code for external interrupts. */
+                setGuestInterrupt(cpu, cpu.idtLo[vector], cpu.idtHi[vector], false);
+            }
+        }
+        if (lg.isDead()) {
+            return;
         }
 
         /* Refresh the Guest's time; the clock interrupt makes this regular. */

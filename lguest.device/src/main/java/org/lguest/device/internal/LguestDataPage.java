@@ -43,9 +43,9 @@ final class LguestDataPage {
         return memory.put32(base + LguestData.IRQ_ENABLED, value);
     }
 
-    /** The Guest's bitmap of blocked interrupts, LGUEST_IRQS bits. */
-    boolean blockedInterrupts(byte[] into) {
-        return memory.copyIn(base + LguestData.BLOCKED_INTERRUPTS, into);
+    /** The Guest's one-word bitmap of blocked interrupts (LGUEST_IRQS bits), or -1. */
+    long blockedInterrupts() {
+        return read32(LguestData.BLOCKED_INTERRUPTS);
     }
 
     boolean setCr2(long cr2) {
@@ -95,12 +95,9 @@ final class LguestDataPage {
         return memory.put32(base + LguestData.TSC_KHZ, khz);
     }
 
-    long noirqStart() {
-        return read32(LguestData.NOIRQ_START);
-    }
-
-    long noirqEnd() {
-        return read32(LguestData.NOIRQ_END);
+    /** The address of the Guest's interrupt-return iret. */
+    long noirqIret() {
+        return read32(LguestData.NOIRQ_IRET);
     }
 
     long kernelAddress() {

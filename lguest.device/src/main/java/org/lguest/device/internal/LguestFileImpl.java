@@ -20,6 +20,7 @@ import org.lguest.api.abi.Lguest;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuState;
 import org.lguest.api.device.Eventfd;
@@ -43,6 +44,8 @@ final class LguestFileImpl implements LguestFile {
     /* Set by a successful LHREQ_INITIALIZE, cleared by close(); null in between means no Guest. */
     private volatile Guest lg;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** The Launcher's port handler; it may come before LHREQ_INITIALIZE, so the file keeps it too. */
+    private volatile PortIo portIo;
 
     LguestFileImpl(Host host, LauncherTask task) {
         this.host = host;
@@ -391,6 +394,7 @@ final class LguestFileImpl implements LguestFile {
                 freeGuest(guest);
                 return err;
             }
+            guest.portIo = portIo;
             /* Publish the Guest: from here the other requests accept it. */
             lg = guest;
             /* Bytes consumed. As in the C device, the request word is not counted. */
@@ -466,6 +470,21 @@ final class LguestFileImpl implements LguestFile {
         guest.pageTables = pt;
         guest.pageTablesFrom = manager;
         return 0;
+    }
+
+    /*
+     * Not in the seed: lguest's Host trapped every in/out to the Launcher,
+     * but an engine that runs them asks this handler instead, on the CPU's
+     * thread. Whichever of this and LHREQ_INITIALIZE comes second hands it
+     * to the guest (both fields are volatile).
+     */
+    @Override
+    public void portIo(PortIo handler) {
+        portIo = handler;
+        Guest guest = lg;
+        if (guest != null) {
+            guest.portIo = handler;
+        }
     }
 
     /*L:060

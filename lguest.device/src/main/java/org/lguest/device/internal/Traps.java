@@ -42,8 +42,9 @@ final class Traps {
 
         switch (trapnum) {
             case Abi.TRAP_GP -> {
-                /* #GP with error code 0 may be port I/O or cli from the Guest kernel; see emulateInsn. */
-                if (exit.errorCode() == 0 && emulateInsn(cpu)) {
+                /* #GP with error code 0: the Launcher decides (skip a cli, emulate in/out, or hand it back), as in Linux 4.x. */
+                if (exit.errorCode() == 0) {
+                    setupEmulateInsn(cpu);
                     return;
                 }
             }
@@ -69,10 +70,9 @@ final class Traps {
                     }
                     case DEVICE -> {
                         /*
-                         * MMIO: the Launcher emulates it. cr2 is written anyway in
-                         * case the Launcher returns the fault with LHREQ_TRAP.
+                         * MMIO: the Launcher emulates it. As in Linux 4.x, cr2 is
+                         * not written: a fault it hands back shows the old value.
                          */
-                        writeCr2(cpu, cr2);
                         setupIomemInsn(cpu, cr2);
                         return;
                     }
@@ -112,14 +112,15 @@ final class Traps {
     }
 
     /*
-     * Capture call and arguments (EAX, EDX, EBX, ECX, ESI) now, while the
-     * registers hold them; the run loop performs the call before re-entry.
+     * Capture call and arguments (EAX; then EBX, ECX, EDX, ESI, as Linux 4.x)
+     * now, while the registers hold them; the run loop performs the call
+     * before re-entry. No register is written back.
      */
     private static void hypercall(Cpu cpu) {
         LguestRegs regs = cpu.state.regs();
         cpu.hcall = new long[] {
-            regs.get(Reg.EAX) & MASK, regs.get(Reg.EDX) & MASK, regs.get(Reg.EBX) & MASK,
-            regs.get(Reg.ECX) & MASK, regs.get(Reg.ESI) & MASK};
+            regs.get(Reg.EAX) & MASK, regs.get(Reg.EBX) & MASK, regs.get(Reg.ECX) & MASK,
+            regs.get(Reg.EDX) & MASK, regs.get(Reg.ESI) & MASK};
     }
 
     private static void writeCr2(Cpu cpu, long cr2) {
@@ -214,50 +215,21 @@ final class Traps {
         return 2;
     }
 
-    /*H:130
-     * A #GP from the Guest kernel at ring 1. For in/out we pass the
-     * instruction bytes to the Launcher (so it need not walk page tables)
-     * as a pending trap; for cli we step over it, since the virtual IF is
-     * what counts. True when the fault is dealt with, false to reflect it.
+    /*
+     * A #GP with error code 0 (an in/out, a "cli", or some other privileged
+     * instruction): the Launcher gets trap 13 and the bytes at EIP, and
+     * decides. Before the page tables exist we cannot read the instruction;
+     * it faults again once we can.
      */
-    private boolean emulateInsn(Cpu cpu) {
-        Guest lg = cpu.lg;
-        LguestRegs regs = cpu.state.regs();
-        /* Guest user mode gets its #GP. */
-        if ((regs.get(Reg.CS) & 3) != GUEST_PL) {
-            return false;
+    private static void setupEmulateInsn(Cpu cpu) {
+        if (cpu.lg.pageTables == null) {
+            return;
         }
-        if (lg.pageTables == null) {
-            /* No page tables to fetch the instruction with; it will fault again later. */
-            return true;
+        byte[] insn = copyFromGuest(cpu, cpu.state.regs().get(Reg.EIP) & MASK, PendingTrap.INSN_BYTES);
+        if (cpu.lg.isDead()) {
+            return;
         }
-        long eip = regs.get(Reg.EIP) & MASK;
-        byte[] insn = copyFromGuest(cpu, eip, PendingTrap.INSN_BYTES);
-        if (lg.isDead()) {
-            return true;
-        }
-        int op = insn[0] & 0xFF;
-        if (op == 0xFA) {
-            /* cli: one byte, skip. */
-            regs.set(Reg.EIP, (int) (eip + 1));
-            return true;
-        }
-        /* An operand-size prefix: look at the opcode after it. */
-        if (op == 0x66) {
-            op = insn[1] & 0xFF;
-        }
-        /* Bit 0 is only the width; masking it leaves the four in/out forms. */
-        switch (op & 0xFE) {
-            case 0xE4, 0xEC, 0xE6, 0xEE -> {
-                /* E4 in imm8, EC in dx, E6 out imm8, EE out dx: the Launcher's job. */
-                cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
-                return true;
-            }
-            default -> {
-                /* Anything else is a real #GP for the Guest. */
-                return false;
-            }
-        }
+        cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
     }
 
     private void setupIomemInsn(Cpu cpu, long cr2) {

@@ -9,6 +9,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.lguest.api.cpu.GuestMachine;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuBackend;
 import org.lguest.api.cpu.VcpuException;
@@ -106,11 +107,18 @@ final class FakeBackend implements VcpuBackend {
         volatile boolean inRun;
         final List<long[]> gdtLoads = new ArrayList<>();
         final List<long[]> tlsLoads = new ArrayList<>();
+        /** The port handler the Host handed over last. */
+        volatile PortIo portIo;
 
         FakeVcpu(FakeBackend backend, GuestMachine machine, VcpuState state) {
             this.backend = backend;
             this.machine = machine;
             this.state = state;
+        }
+
+        @Override
+        public void portIo(PortIo handler) {
+            portIo = handler;
         }
 
         @Override

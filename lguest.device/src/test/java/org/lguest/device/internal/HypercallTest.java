@@ -64,13 +64,11 @@ class HypercallTest {
         rig.close();
         rig = new Rig(true, true, new Host.Settings(2_500_000, 0x80, 64));
         initOnly();
-        rig.put32(Rig.DATA + LguestData.NOIRQ_START, 0x4000);
-        rig.put32(Rig.DATA + LguestData.NOIRQ_END, 0x4010);
+        rig.put32(Rig.DATA + LguestData.NOIRQ_IRET, 0x4000);
         run(Rig.hcall(Lhcall.LGUEST_INIT, Rig.DATA));
         Guest lg = rig.guest();
         assertEquals(Rig.DATA, lg.lguestData.base());
-        assertEquals(0x4000, lg.noirqStart);
-        assertEquals(0x4010, lg.noirqEnd);
+        assertEquals(0x4000, lg.noirqIret);
         assertEquals(0xC000_0000L, lg.kernelAddress);
         assertEquals(2_500_000, rig.get32(Rig.DATA + LguestData.TSC_KHZ));
         assertEquals(4 * 1024 * 1024, rig.get32(Rig.DATA + LguestData.RESERVE_MEM));
@@ -353,21 +351,47 @@ class HypercallTest {
     }
 
     @Test
-    void theArgumentsComeFromEdxEbxEcxEsi() {
+    void theArgumentsComeFromEbxEcxEdxEsiAndNoRegisterIsWritten() {
         rig.boot();
+        int[] after = new int[7];
         rig.backend.then(s -> {
             var r = s.regs();
             r.set(Reg.EAX, Lhcall.SET_STACK);
-            r.set(Reg.EDX, 0x69);
-            r.set(Reg.EBX, 0x9000);
-            r.set(Reg.ECX, 1);
+            r.set(Reg.EBX, 0x69);
+            r.set(Reg.ECX, 0x9000);
+            r.set(Reg.EDX, 1);
             r.set(Reg.ESI, 0x77);
+            r.set(Reg.EDI, 0x5EED);
+            r.set(Reg.EBP, 0xB0B0);
             return org.lguest.api.cpu.VcpuExit.trap(0x1F, 0, 0, 0x2002);
+        }, s -> {
+            var r = s.regs();
+            Reg[] regs = {Reg.EAX, Reg.EBX, Reg.ECX, Reg.EDX, Reg.ESI, Reg.EDI, Reg.EBP};
+            for (int i = 0; i < regs.length; i++) {
+                after[i] = r.get(regs[i]);
+            }
+            return org.lguest.api.cpu.VcpuExit.kicked(0);
         });
         run();
         assertEquals(0x69, rig.cpu().ss1);
         assertEquals(0x9000, rig.cpu().esp1);
         assertEquals(1, rig.guest().stackPages);
+        assertArrayEquals(new int[] {Lhcall.SET_STACK, 0x69, 0x9000, 1, 0x77, 0x5EED, 0xB0B0}, after,
+            "EAX still holds the call; no register changed");
+    }
+
+    @Test
+    void anArgumentInTheOldRegistersIsNotSeen() {
+        rig.boot();
+        rig.backend.then(s -> {
+            var r = s.regs();
+            r.set(Reg.EAX, Lhcall.SET_CLOCKEVENT);
+            r.set(Reg.EBX, 0);
+            r.set(Reg.EDX, 1_000_000);
+            return org.lguest.api.cpu.VcpuExit.trap(0x1F, 0, 0, 0x2002);
+        });
+        run();
+        assertFalse(rig.cpu().hrt.isArmed(), "SET_CLOCKEVENT(0) from EBX: the clock stays off");
     }
 
     @Test

@@ -126,26 +126,73 @@ class InterruptTest {
         assertEquals(0x200, rig.get32(Rig.DATA + LguestData.IRQ_PENDING), "irq 1 still waits");
     }
 
-    @Test
-    void nothingIsDeliveredInsideTheNoIrqWindow() {
-        rig.guest().noirqStart = EIP0;
-        rig.guest().noirqEnd = EIP0 + 1;
-        raiseAndRun(0);
-        assertTrue(rig.cpu().irqPending(0));
-        assertEquals(0, rig.get32(Rig.DATA + LguestData.IRQ_PENDING));
-        rig.guest().noirqStart = EIP0 + 2 + 1;
-        rig.guest().noirqEnd = EIP0 + 2 + 4;
-        rig.backend.then(Rig.hcall(Lhcall.NOTIFY, 3));
-        assertEquals(3, rig.read().word());
-        assertFalse(rig.cpu().irqPending(0), "outside the window, delivered");
+    /** Puts the guest at {@code eip} with ESP at {@code esp}, by a NOTIFY that ends there. */
+    private void placeGuest(int eip, long esp) {
+        rig.backend.then(Rig.doing(s -> {
+            s.regs().set(Reg.ESP, (int) esp);
+            s.regs().set(Reg.EIP, eip - 2);
+        }), Rig.hcall(Lhcall.NOTIFY, 6));
+        assertEquals(6, rig.read().word());
+        assertEquals(eip, rig.reg(Reg.EIP));
     }
 
     @Test
-    void theNoIrqWindowEndsBeforeItsEnd() {
-        rig.guest().noirqStart = EIP0 - 4;
-        rig.guest().noirqEnd = EIP0;
-        raiseAndRun(0);
-        assertFalse(rig.cpu().irqPending(0), "the window is [start, end)");
+    void anInterruptAtTheNoirqIretIsDeliveredOnTheIretsFrame() {
+        int iret = 0x2400;
+        rig.guest().noirqIret = iret;
+        // The iret's frame: EIP, CS, then EFLAGS with TF, NT, SF, ZF, CF and IF clear.
+        long frame = STACK - 12;
+        rig.put32(frame, 0x5678);
+        rig.put32(frame + 4, 0x61);
+        rig.put32(frame + 8, 0x41C3);
+        placeGuest(iret, frame);
+        assertEquals(0, rig.write(Lhreq.IRQ, 0));
+        int[] seen = new int[3];
+        rig.backend.then(s -> {
+            seen[0] = s.regs().get(Reg.EIP);
+            seen[1] = s.regs().get(Reg.ESP);
+            seen[2] = s.regs().get(Reg.EFLAGS);
+            return org.lguest.api.cpu.VcpuExit.kicked(0);
+        }, Rig.hcall(Lhcall.NOTIFY, 2));
+        assertEquals(2, rig.read().word());
+        assertEquals((int) HANDLER, seen[0]);
+        assertEquals((int) frame, seen[1], "no new frame: the iret's is reused");
+        // The iret's EFLAGS, less TF and NT (a trap clears them); IF stays, as a ring-1 iret cannot change it.
+        assertEquals(0x2C3, seen[2]);
+        assertEquals(0x5678, rig.get32(frame), "the frame is untouched");
+        assertEquals(0x61, rig.get32(frame + 4));
+        assertEquals(0x41C3, rig.get32(frame + 8));
+        assertEquals(0, rig.get32(Rig.DATA + LguestData.IRQ_ENABLED), "an interrupt gate disables interrupts");
+        assertFalse(rig.cpu().irqPending(0));
+    }
+
+    @Test
+    void anInterruptNextToTheNoirqIretGetsAFrameOfItsOwn() {
+        rig.guest().noirqIret = 0x2400;
+        placeGuest(0x2402, STACK);
+        raiseAndRun(1);
+        assertEquals((int) HANDLER + 0x100 + 2, rig.reg(Reg.EIP));
+        assertEquals(0x2402, rig.get32(STACK - 12), "a frame pushed as usual");
+    }
+
+    @Test
+    void anUnmappedIretFrameKills() {
+        rig.guest().noirqIret = 0x2400;
+        placeGuest(0x2400, STACK - 12);
+        rig.paging.last().translate = v -> v == STACK - 4 ? -1 : v;
+        assertEquals(0, rig.write(Lhreq.IRQ, 0));
+        rig.backend.then(Rig.doing(s -> { }));
+        assertEquals(-Errno.ENOENT, rig.read().n());
+        assertEquals("Bad address " + Fmt.hex(STACK - 4), rig.read().string());
+    }
+
+    @Test
+    void anyNonZeroIrqEnabledTakesInterruptsButOnlyIfMakesTheFramesIf() {
+        // The guest's iret path stores a whole EFLAGS image: 0x46 means enabled, yet without IF.
+        rig.put32(Rig.DATA + LguestData.IRQ_ENABLED, 0x46);
+        raiseAndRun(1);
+        assertEquals((int) HANDLER + 0x100 + 2, rig.reg(Reg.EIP), "delivered");
+        assertEquals(0, rig.get32(STACK - 4) & 0x200, "the frame's EFLAGS without IF");
     }
 
     @Test
@@ -192,7 +239,7 @@ class InterruptTest {
             }), Rig.doing(s -> { }));
         rig.backend.then(s -> {
             s.regs().set(Reg.EAX, Lhcall.NOTIFY);
-            s.regs().set(Reg.EDX, 9);
+            s.regs().set(Reg.EBX, 9);
             return org.lguest.api.cpu.VcpuExit.trap(Lhcall.TRAP_ENTRY, 0, 0, 0);
         });
         assertEquals(9, rig.read().word());

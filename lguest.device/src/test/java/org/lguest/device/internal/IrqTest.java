@@ -38,7 +38,7 @@ class IrqTest {
     }
 
     @ParameterizedTest
-    @ValueSource(longs = {Lguest.LGUEST_IRQS, Lguest.LGUEST_IRQS + 1, 256, -1, Long.MIN_VALUE, 1L << 32})
+    @ValueSource(longs = {Lguest.LGUEST_IRQS, Lguest.LGUEST_IRQS + 1, 64, 224, 256, -1, Long.MIN_VALUE, 1L << 32})
     void anIrqAtOrPastLguestIrqsIsEinval(long irq) {
         assertEquals(24, rig.init());
         assertEquals(-Errno.EINVAL, rig.write(Lhreq.IRQ, irq));
@@ -48,7 +48,7 @@ class IrqTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0, 1, 63, 64, 127, 128, 200, Lguest.LGUEST_IRQS - 1})
+    @ValueSource(ints = {0, 1, 5, 16, Lguest.LGUEST_IRQS - 1})
     void anIrqIsPendingForTheNextRunAndAnswersZero(int irq) {
         assertEquals(24, rig.init());
         assertEquals(0, rig.write(Lhreq.IRQ, irq));

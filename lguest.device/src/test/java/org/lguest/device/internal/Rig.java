@@ -194,12 +194,12 @@ final class Rig implements AutoCloseable {
         put32(DATA + LguestData.IRQ_ENABLED, 0x200);
     }
 
-    /** A hypercall: EAX the call, EDX, EBX, ECX, ESI its arguments; EIP moves past the "int $0x1f". */
+    /** A hypercall as Linux 4.x makes it: EAX the call, EBX, ECX, EDX, ESI its arguments; EIP moves past the "int $0x1f". */
     static FakeBackend.Step hcall(long call, long... args) {
         return state -> {
             var r = state.regs();
             r.set(Reg.EAX, (int) call);
-            Reg[] argRegs = {Reg.EDX, Reg.EBX, Reg.ECX, Reg.ESI};
+            Reg[] argRegs = {Reg.EBX, Reg.ECX, Reg.EDX, Reg.ESI};
             for (int i = 0; i < args.length; i++) {
                 r.set(argRegs[i], (int) args[i]);
             }

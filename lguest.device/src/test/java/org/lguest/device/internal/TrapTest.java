@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.LguestData;
 import org.lguest.api.abi.Lhcall;
+import org.lguest.api.abi.Lhreq;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuExit;
 import org.lguest.api.paging.GuestPageTables.Fault;
@@ -130,7 +131,7 @@ class TrapTest {
             r.buffer().asSlice(1, 7).toArray(ValueLayout.JAVA_BYTE));
         assertEquals(0x0004_0010, r.u32(8), "the guest-physical device address");
         assertEquals(EIP, rig.reg(Reg.EIP), "the Launcher emulates it");
-        assertEquals(0xE000_0010, rig.get32(Rig.DATA + LguestData.CR2), "cr2 ready should it come back");
+        assertEquals(0, rig.get32(Rig.DATA + LguestData.CR2), "4.x leaves cr2 alone for the Launcher's faults");
         // The next read clears it and runs on.
         rig.backend.then(Rig.hcall(Lhcall.NOTIFY, 5));
         assertEquals(5, rig.read().word());
@@ -170,26 +171,40 @@ class TrapTest {
         assertEquals(EIP, rig.reg(Reg.EIP));
     }
 
-    @Test
-    void cliIsSkipped() {
-        rig.putBytes(EIP, (byte) 0xFA, (byte) 0x90);
-        int[] seen = afterTrap(Rig.trap(13, 0, 0));
-        assertEquals(EIP + 1, seen[0]);
+    /** The bytes at EIP handed over with a #GP(0): 4.x's Host decodes none of them itself. */
+    private byte[] handedOver(byte... bytes) {
+        byte[] insn = new byte[7];
+        System.arraycopy(bytes, 0, insn, 0, bytes.length);
+        rig.putBytes(EIP, insn);
+        rig.backend.then(Rig.trap(13, 0, 0));
+        Rig.Read r = rig.read();
+        assertEquals(12, r.n(), () -> "died: " + rig.guest().dead());
+        assertEquals(13, r.at(0));
+        assertEquals(EIP, rig.reg(Reg.EIP), "the Host moves nothing");
+        return r.buffer().asSlice(1, 7).toArray(ValueLayout.JAVA_BYTE);
     }
 
     @Test
-    void anyOtherProtectionFaultIsTheGuests() {
+    void cliGoesToTheLauncherToo() {
+        assertArrayEquals(new byte[] {(byte) 0xFA, (byte) 0x90, 0, 0, 0, 0, 0}, handedOver((byte) 0xFA, (byte) 0x90));
+    }
+
+    @Test
+    void anyOtherProtectionFaultWithErrorCodeZeroGoesToTheLauncher() {
         handle(13);
-        rig.putBytes(EIP, (byte) 0x0F, (byte) 0x22, (byte) 0xD8);
-        int[] seen = afterTrap(Rig.trap(13, 0, 0));
-        assertEquals((int) handler(13), seen[0]);
+        // mov %eax,%cr3: nothing the Launcher emulates, but deciding that is its job.
+        assertArrayEquals(new byte[] {0x0F, 0x22, (byte) 0xD8, 0, 0, 0, 0}, handedOver((byte) 0x0F, (byte) 0x22, (byte) 0xD8));
+        // Handed back with LHREQ_TRAP, it reaches the guest's handler with error code 0.
+        assertEquals(0, rig.write(Lhreq.TRAP, 13));
+        assertEquals((int) handler(13), rig.reg(Reg.EIP));
         assertEquals(0, rig.get32(STACK - 16), "error code 0 pushed");
+        assertEquals(EIP, rig.get32(STACK - 12), "at the faulting instruction");
     }
 
     @Test
-    void anUnhandledProtectionFaultKills() {
-        rig.putBytes(EIP, (byte) 0x0F, (byte) 0x22, (byte) 0xD8);
-        assertEquals("unhandled trap 13 at 0x2004 (0)", dies(Rig.trap(13, 0, 0)));
+    void aProtectionFaultHandedBackWithoutAHandlerIsEinval() {
+        handedOver((byte) 0x0F, (byte) 0x22, (byte) 0xD8);
+        assertEquals(-Errno.EINVAL, rig.write(Lhreq.TRAP, 13));
     }
 
     @Test
@@ -202,16 +217,14 @@ class TrapTest {
     }
 
     @Test
-    void ioFromGuestUserModeIsTheGuests() {
-        handle(13);
+    void ioFromGuestUserModeGoesToTheLauncherWhichJudgesThePrivilege() {
         rig.backend.then(Rig.hcall(Lhcall.SET_STACK, 0x69, 0xA000, 1), Rig.doing(s -> {
             s.regs().set(Reg.CS, 0x73);
             s.regs().set(Reg.SS, 0x7B);
             s.regs().set(Reg.EIP, EIP);
         }));
-        rig.putBytes(EIP, (byte) 0xEC);
-        int[] seen = afterTrap(Rig.trap(13, 0, 0));
-        assertEquals((int) handler(13), seen[0]);
+        assertArrayEquals(new byte[] {(byte) 0xEC, 0, 0, 0, 0, 0, 0}, handedOver((byte) 0xEC));
+        assertEquals(0x73, rig.reg(Reg.CS));
     }
 
     @Test
@@ -345,7 +358,7 @@ class TrapTest {
     void intOfTheHypercallVectorFromTheKernelIsAHypercall() {
         rig.backend.then(s -> {
             s.regs().set(Reg.EAX, Lhcall.NOTIFY);
-            s.regs().set(Reg.EDX, 0x4242);
+            s.regs().set(Reg.EBX, 0x4242);
             return VcpuExit.softwareInterrupt(Lhcall.TRAP_ENTRY, EIP + 2);
         });
         assertEquals(0x4242, rig.read().word());

@@ -5,10 +5,11 @@ import org.lguest.api.virtio.VirtioBus;
 /**
  * PCI configuration space as memory (PCIe's ECAM), for bus 0 only: device
  * {@code d}, function {@code f}, register {@code r} at 0xE0000000 +
- * {@code d << 15 | f << 12 | r}. Unicorn 2.0.1 never traps port I/O, so a
- * guest cannot reach the bus's configuration ports 0xCF8/0xCFC; this window
- * turns each access into the same configuration mechanism #1 cycle the guest
- * would have made through them. The guest's own value in the address port is
+ * {@code d << 15 | f << 12 | r}. Each access traps precisely (a #PF in
+ * the device region), unlike port I/O on Unicorn, which the engine hands
+ * over from inside the instruction; this window turns each access into the
+ * same configuration mechanism #1 cycle the guest would make through the
+ * ports 0xCF8/0xCFC. The guest's own value in the address port is
  * kept, as an ECAM access on hardware leaves it alone.
  */
 final class PciConfigWindow {

@@ -119,6 +119,9 @@ final class RunningGuest implements Guest {
             throw e;
         }
         this.traps = new TrapEmulator(file, CPU, bus);
+        if (bus != null) {
+            file.portIo(traps);
+        }
         this.cpuThread = Thread.ofPlatform().name("lguest-guest-" + id + "-cpu" + CPU).daemon()
             .unstarted(() -> run(elf.entry()));
     }

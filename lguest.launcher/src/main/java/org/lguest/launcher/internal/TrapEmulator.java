@@ -1,22 +1,34 @@
 package org.lguest.launcher.internal;
 
+import java.util.HexFormat;
+
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.device.LguestFile;
 import org.lguest.api.guest.LaunchException;
 import org.lguest.api.virtio.VirtioBus;
 
 /**
- * What the Launcher does with a trap the Host hands it: an access to the
+ * What the Launcher does with a trap the Host hands it: a guest kernel's
+ * {@code cli} is skipped, an access to the
  * guest's virtio bus is emulated (a {@code mov} at a device's BAR or in the
  * PCI configuration window, an {@code in}/{@code out} at the bus's ports),
  * the guest's registers updated and EIP moved past the instruction. Anything
  * else, an instruction not understood or an address nobody serves, goes back
  * to the guest with {@code LHREQ_TRAP}, as lguest's Launcher did. Runs on the
  * CPU's thread.
+ * <p>
+ * It is also the guest's {@link PortIo}: an engine that runs {@code in} and
+ * {@code out} instead of trapping them (Unicorn) asks it for each access
+ * from inside {@code read()}, and a trap 13 from an engine that traps them
+ * ends in the same two methods.
  */
-final class TrapEmulator {
+final class TrapEmulator implements PortIo {
+    /** The guest kernel's privilege level (lguest's GUEST_PL). */
+    private static final int KERNEL_RPL = 1;
+
     private final LguestFile file;
     private final int cpu;
     private final VirtioBus bus;
@@ -44,13 +56,27 @@ final class TrapEmulator {
         }
         long answer = Words.write(file, cpu, Lhreq.TRAP, pending.trap());
         if (answer < 0) {
-            return String.format("cannot hand trap %d (address %#x) back to the guest: LHREQ_TRAP answered %s",
-                pending.trap(), pending.address(), Errno.name((int) answer));
+            // A #GP handed back names its instruction; its address word means nothing.
+            String what = pending.trap() == PendingTrap.GENERAL_PROTECTION
+                ? "instruction " + HexFormat.ofDelimiter(" ").formatHex(pending.insn())
+                : String.format("address %#x", pending.address());
+            return String.format("cannot hand trap %d (%s) back to the guest: LHREQ_TRAP answered %s",
+                pending.trap(), what, Errno.name((int) answer));
         }
         return null;
     }
 
     private boolean emulated(PendingTrap pending) throws LaunchException {
+        if (pending.trap() == PendingTrap.GENERAL_PROTECTION) {
+            // As 4.x's Launcher: only guest kernel code (ring 1) is helped; user code gets its #GP back.
+            if ((registers.get(PtRegs.CS) & 3) != KERNEL_RPL) {
+                return false;
+            }
+            if (isCli(pending)) {
+                skip(1);
+                return true;
+            }
+        }
         if (bus == null) {
             return false;
         }
@@ -59,6 +85,15 @@ final class TrapEmulator {
             case PendingTrap.GENERAL_PROTECTION -> port(pending);
             default -> false;
         };
+    }
+
+    /*
+     * A "cli" in the guest kernel: some early boot code still has one, and a
+     * paravirtual kernel keeps its interrupt flag in lguest_data anyway, so
+     * it is skipped as Linux 4.x's Launcher did.
+     */
+    private static boolean isCli(PendingTrap pending) {
+        return pending.insn().length > 0 && Byte.toUnsignedInt(pending.insn()[0]) == 0xFA;
     }
 
     private boolean memory(PendingTrap pending) throws LaunchException {
@@ -93,28 +128,46 @@ final class TrapEmulator {
         return true;
     }
 
-    /** Trap 13: never taken on Unicorn 2.0.1, which does not trap port I/O; kept for a backend that does. */
+    /** Trap 13, from an engine that traps port I/O: decoded here, done by {@link #in} and {@link #out}. */
     private boolean port(PendingTrap pending) throws LaunchException {
         PortInstruction insn = PortInstruction.decode(pending.insn());
         if (insn == null) {
             return false;
         }
         int port = insn.port() == PortInstruction.PORT_IN_DX ? (int) (registers.get(PtRegs.DX) & 0xFFFF) : insn.port();
-        if (!bus.ownsPort(port)) {
+        if (!owns(port)) {
             return false;
         }
         long mask = MmioInstruction.mask(insn.size());
-        // The configuration window uses the same address port: one cycle at a time.
-        synchronized (window) {
-            long eax = registers.get(PtRegs.AX);
-            if (insn.in()) {
-                registers.set(PtRegs.AX, (eax & ~mask) | (bus.ioRead(port, insn.size()) & mask));
-            } else {
-                bus.ioWrite(port, insn.size(), eax & mask);
-            }
+        long eax = registers.get(PtRegs.AX);
+        if (insn.in()) {
+            registers.set(PtRegs.AX, (eax & ~mask) | (in(port, insn.size()) & mask));
+        } else {
+            out(port, insn.size(), (int) eax);
         }
         skip(insn.length());
         return true;
+    }
+
+    @Override
+    public boolean owns(int port) {
+        return bus != null && bus.ownsPort(port);
+    }
+
+    @Override
+    public int in(int port, int size) {
+        // The configuration window uses the same address port: one cycle at a time.
+        synchronized (window) {
+            return (int) bus.ioRead(port, size);
+        }
+    }
+
+    @Override
+    public void out(int port, int size, int value) {
+        synchronized (window) {
+            // A write nobody takes is dropped, as on hardware.
+            bus.ioWrite(port, size, value & MmioInstruction.mask(size));
+        }
     }
 
     private void skip(int length) throws LaunchException {

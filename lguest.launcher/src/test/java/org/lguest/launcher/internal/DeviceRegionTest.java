@@ -56,7 +56,8 @@ class DeviceRegionTest {
 
     /**
      * First the lguest_data page at 0x102000 is made valid for INIT (syscall
-     * vector 0x80, every async slot empty), as every guest's runtime does.
+     * vector 0x80, every async slot empty; Linux 4.x's offsets), as every
+     * guest's runtime does; hypercall arguments go in EBX, ECX, EDX.
      * Each check then puts its number in EBP; a failed one prints "FAIL n" and makes
      * hypercall 99. In order: (1) {@code mov 0xE0008000,%eax} is the console's
      * vendor and device id; (2) {@code movzwl 0x2(%esi),%ecx} at device 2 is
@@ -69,12 +70,12 @@ class DeviceRegionTest {
      * 0x14(%edx),%eax} reads 3; (8) NOTIFY at the first queue's notification
      * address; then power off.
      */
-    private static final String DEVICES = "c7058425100080000000bf30201000b8ffffffffb910000000f3abb801000000ba00201000cd1fbd01000000a1008000e03d"
+    private static final String DEVICES = "c7056825100080000000bf18201000b8ffffffffb910000000f3abb801000000bb00201000cd1fbd01000000a1008000e03d"
         + "f41a43100f85b6000000bd02000000be000001e00fb74e0281f9441000000f859c000000bd03000000bb785634128a7e3c81"
         + "fb780234120f8583000000bd04000000be008000e031ff8b543e1083e2f081fa000010e07568bd05000000c702010000008b"
         + "4204a9010000007453bd06000000b9ffffffff668b4a1281f90200ffff753dbd07000000c6421401b8000300008862140fb6"
-        + "421483f8037523bd080000008d9200020000b811000000cd1fb802000000ba0e011000bb01000000cd1f89e80430a21e0110"
-        + "00b811000000ba19011000cd1fb863000000cd1f506f77657220646f776e004641494c203f0a00";
+        + "421483f8037523bd080000008d9a00020000b811000000cd1fb802000000bb0e011000b901000000cd1f89e80430a21e0110"
+        + "00b811000000bb19011000cd1fb863000000cd1f506f77657220646f776e004641494c203f0a00";
 
     @Test
     void aGuestReachesItsDevicesThroughTheConfigurationWindowAndTheBars() throws Exception {
@@ -87,8 +88,8 @@ class DeviceRegionTest {
     }
 
     /** {@code mov $0x1000000,%esi; movsl}: a string move from the first BAR, which is not emulated. */
-    private static final String UNKNOWN = "c7058425100080000000bf30201000b8ffffffffb910000000f3abb801000000ba00201000cd1fbe00000001a5b802000000"
-        + "ba3e001000bb01000000cd1f506f77657220646f776e00";
+    private static final String UNKNOWN = "c7056825100080000000bf18201000b8ffffffffb910000000f3abb801000000bb00201000cd1fbe00000001a5b802000000"
+        + "bb3e001000b901000000cd1f506f77657220646f776e00";
 
     @Test
     void anInstructionTheLauncherDoesNotEmulateGoesBackToTheGuest() throws Exception {

@@ -10,6 +10,7 @@ import java.util.Map;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.device.LguestFile;
 
 /**
@@ -21,7 +22,10 @@ final class FakeCpu implements LguestFile {
     final Map<Long, Long> registers = new HashMap<>();
     final List<Long> trapsHandedBack = new ArrayList<>();
     boolean refuseRegisters;
+    /** LHREQ_TRAP answers EINVAL, as for a guest without a handler. */
+    boolean refuseTraps;
     private Long pendingRead;
+    PortIo portIo;
 
     FakeCpu() {
         for (long selector = PtRegs.BX; selector <= PtRegs.SS; selector += 4) {
@@ -57,6 +61,9 @@ final class FakeCpu implements LguestFile {
             return 24;
         }
         if (words[0] == Lhreq.TRAP) {
+            if (refuseTraps) {
+                return -Errno.EINVAL;
+            }
             trapsHandedBack.add(words[1]);
             return 0;
         }
@@ -71,6 +78,11 @@ final class FakeCpu implements LguestFile {
         buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, pendingRead);
         pendingRead = null;
         return Lhreq.WORD;
+    }
+
+    @Override
+    public void portIo(PortIo handler) {
+        portIo = handler;
     }
 
     @Override

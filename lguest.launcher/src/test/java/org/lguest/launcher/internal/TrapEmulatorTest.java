@@ -2,6 +2,7 @@ package org.lguest.launcher.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -135,6 +136,7 @@ class TrapEmulatorTest {
 
     @Test
     void portIoAtTheBusPortsIsEmulated() {
+        cpu.set(PtRegs.CS, 0x61);
         cpu.set(PtRegs.AX, 0x8000_0800L).set(PtRegs.DX, 0xCF8);
         assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("ef"), 0)), 1);
         assertEquals(0x8000_0800L, bus.ioRead(VirtioBus.CONFIG_ADDRESS, 4), "out %eax,(%dx)");
@@ -144,6 +146,49 @@ class TrapEmulatorTest {
         assertEquals(0x1234_0000L | Virtio.PCI_VENDOR_ID, cpu.get(PtRegs.AX), "in (%dx),%ax keeps the top half");
 
         assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("e6 80"), 0)), 13);
+    }
+
+    @Test
+    void aCliInTheGuestKernelIsSkipped() {
+        cpu.set(PtRegs.CS, 0x61);
+        assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa 90"), 0)), 1);
+        TrapEmulator none = new TrapEmulator(cpu, 0, null);
+        assertEmulated(none.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 1);
+    }
+
+    @Test
+    void aCliOrPortIoInGuestUserCodeGoesBack() {
+        cpu.set(PtRegs.CS, 0x73);
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 13);
+        cpu.set(PtRegs.DX, 0xCFC);
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("ed"), 0)), 13);
+    }
+
+    @Test
+    void anotherPrivilegedInstructionGoesBackToTheGuestsHandler() {
+        cpu.set(PtRegs.CS, 0x61);
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0)), 13); // hlt
+        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("0f 22 d8"), 0)), 13);
+    }
+
+    @Test
+    void aProtectionFaultTheGuestCannotTakeEndsItNamingTheInstruction() {
+        cpu.set(PtRegs.CS, 0x61);
+        cpu.refuseTraps = true;
+        String failure = traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0));
+        assertEquals("cannot hand trap 13 (instruction f4 90 90 90 90 90 90) back to the guest: LHREQ_TRAP answered EINVAL",
+            failure);
+    }
+
+    @Test
+    void theSamePortCodeServesAnEngineThatRunsInAndOut() {
+        assertTrue(traps.owns(VirtioBus.CONFIG_ADDRESS) && traps.owns(VirtioBus.CONFIG_DATA + 3));
+        assertFalse(traps.owns(0x80), "the engine makes a port nobody owns read all ones");
+        traps.out(VirtioBus.CONFIG_ADDRESS, 4, 0x8000_0800);
+        assertEquals(0x8000_0800L, bus.ioRead(VirtioBus.CONFIG_ADDRESS, 4));
+        assertEquals(Virtio.PCI_VENDOR_ID, traps.in(VirtioBus.CONFIG_DATA, 2));
+        assertEquals(List.of(), cpu.trapsHandedBack, "nothing goes through the guest's registers");
+        assertFalse(new TrapEmulator(cpu, 0, null).owns(VirtioBus.CONFIG_DATA), "no bus, no ports");
     }
 
     @Test

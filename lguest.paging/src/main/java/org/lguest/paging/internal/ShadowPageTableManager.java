@@ -28,4 +28,9 @@ public final class ShadowPageTableManager implements PageTableManager {
         }
         return new ShadowPageTables(machine, killGuest, random);
     }
+
+    @Override
+    public String description() {
+        return "shadow";
+    }
 }

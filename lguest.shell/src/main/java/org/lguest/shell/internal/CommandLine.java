@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -22,6 +23,7 @@ import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.LaunchException;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.FrameworkListener;
 import org.osgi.service.component.annotations.Activate;
@@ -37,7 +39,9 @@ import org.osgi.util.tracker.ServiceTracker;
  * either starts once the framework has, then exits the JVM with the outcome:
  * 0 for success, 1 for failure. {@value #DEMO} (the interactive {@code
  * ./lguest}) runs the demo in the background at start-up and leaves the
- * runtime to the shell.
+ * runtime to the shell. With {@value #VERBOSE} ({@code ./lguest --verbose})
+ * the first two modes print {@code lguest:info}'s lines on standard error
+ * before they start.
  */
 @Component(immediate = true, service = {})
 public class CommandLine implements FrameworkListener {
@@ -47,8 +51,11 @@ public class CommandLine implements FrameworkListener {
     static final String RUN = "lguest.run";
     /** Any value: run the demo at start-up, with the interactive shell beside it. */
     static final String DEMO = "lguest.demo";
+    /** Any value: say what runs the guests (lguest:info) at start-up in the -c and run modes. */
+    static final String VERBOSE = "lguest.verbose";
 
     private static final long LAUNCHER_WAIT_SECONDS = 30;
+    private static final long BUNDLE_POLL_MILLIS = 20;
 
     @Reference
     private CommandProcessor processor;
@@ -118,6 +125,10 @@ public class CommandLine implements FrameworkListener {
         }
         Thread.ofPlatform().name("lguest-command-line").start(() -> {
             int status;
+            if (context.getProperty(VERBOSE) != null) {
+                awaitBundlesStarted();
+                InfoCommand.lines(context).forEach(System.err::println);
+            }
             if (script != null) {
                 // A script may launch guests at once: give the Launcher its time to come up.
                 awaitStarter(null);
@@ -224,6 +235,28 @@ public class CommandLine implements FrameworkListener {
             err.println("lguest: " + e.getMessage());
             return 1;
         }
+    }
+
+    /**
+     * Waits (at most {@value #LAUNCHER_WAIT_SECONDS} s) until every bundle
+     * but fragments is active: the launcher starts them after the framework,
+     * and the device services lguest:info lists come with their bundles.
+     */
+    private void awaitBundlesStarted() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(LAUNCHER_WAIT_SECONDS);
+        while (System.nanoTime() < deadline && Arrays.stream(context.getBundles()).anyMatch(CommandLine::starting)) {
+            try {
+                Thread.sleep(BUNDLE_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static boolean starting(Bundle bundle) {
+        boolean fragment = bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null;
+        return !fragment && bundle.getState() != Bundle.ACTIVE;
     }
 
     /** The Launcher, behind the starter; null (having said why on {@code err}, if given) when it does not come up. */

@@ -157,7 +157,7 @@ public class GuestCommands {
 
     @Descriptor("raise an interrupt in a guest with LHREQ_IRQ")
     public String irq(@Descriptor("the guest's id (see lguest:list)") int id,
-            @Descriptor("the irq: 0 to 223 (vector 32 + irq)") int irq) throws LaunchException {
+            @Descriptor("the irq: 0 to 31 (vector 32 + irq)") int irq) throws LaunchException {
         guest(id).interrupt(irq);
         return "irq " + irq + " sent to guest " + id;
     }

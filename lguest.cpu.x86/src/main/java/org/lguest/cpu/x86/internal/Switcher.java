@@ -27,13 +27,13 @@ import org.lguest.cpu.x86.internal.unicorn.Unicorn;
  * another of the same guest, can change a frame between write and use;
  * <li>stack: the ring-0 stack the entry gate pushes onto; writable, never read.
  * </ul>
- * Unicorn 2.0.1 walks the page tables for permissions but then uses the
- * virtual address as the physical one, so the host area is mapped at its
- * own virtual address.
+ * The host area sits at the same physical and virtual address (the
+ * switcher's page table maps its pages where they are), so the addresses
+ * below serve both ways.
  * <p>
  * Entry: the switcher runs at ring 0, loads the CR3 in the frame (if any;
- * a ring-0 CR3 load is the only TLB flush Unicorn 2.0.1 offers), drops the
- * LDT, pops the guest's registers and {@code iret}s to the guest's ring.
+ * on a first entry, when the host could not write it between runs), drops
+ * the LDT, pops the guest's registers and {@code iret}s to the guest's ring.
  * From Unicorn's reset state the engine gets there through a far jump;
  * from the guest's ring through a trampoline that calls a gate in an LDT
  * the host loads only for that moment.
@@ -71,7 +71,7 @@ final class Switcher {
     private static final Reg[] SEGMENT_ORDER = { Reg.GS, Reg.FS, Reg.ES, Reg.DS };
     private static final Reg[] IRET_ORDER = { Reg.EIP, Reg.CS, Reg.EFLAGS, Reg.ESP, Reg.SS };
 
-    /** Emulated addresses (virtual = physical) of the three pages. */
+    /** Addresses (virtual = physical) of the three pages. */
     final long code, tables, stack;
     private final MemorySegment codePage, tablesPage;
 

@@ -52,6 +52,12 @@ public final class UnicornBackend implements VcpuBackend {
         return "unicorn";
     }
 
+    /** "unicorn" and the version of the library in use. */
+    @Override
+    public String description() {
+        return name() + " " + unicorn.version();
+    }
+
     /** What calibration found; for diagnostics. */
     String describe() {
         return String.format("Unicorn %s, uc_context offsets: old_exception %d, error_code %d, exception_is_int %d; "

@@ -8,6 +8,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.lguest.api.abi.Lguest;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.LguestRegs;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuException;
@@ -24,16 +25,19 @@ import org.lguest.cpu.x86.internal.unicorn.UnicornException;
  * this CPU's own.
  * <p>
  * After an exit the engine still holds the guest's state at the guest's
- * ring, so a run that changes no segment, page-table root or GDT entry
- * resumes with {@code uc_emu_start} at EIP after writing the registers the
- * Host changed. Everything else goes through the switcher, which loads the
- * whole register file: the first run, a new engine resuming a
- * {@link VcpuState}, a change of ring or segment, a new CR3 or a TLB flush.
+ * ring, so a run that changes no segment or GDT entry resumes with
+ * {@code uc_emu_start} at EIP after writing the registers the Host changed
+ * (and CR3, or a TLB flush, when those changed). Everything else goes
+ * through the switcher, which loads the whole register file: the first run,
+ * a new engine resuming a {@link VcpuState}, a change of ring or segment.
  * <p>
- * Before every run the engine's memory map is brought in line with the
- * shadow page tables ({@link GuestMappings}): Unicorn 2.0.1 does not
- * translate addresses, so a page mapped at another virtual address gets guest
- * RAM mapped there too.
+ * Unicorn (2.1 and later) translates through the shadow page tables as a
+ * real MMU does, so guest RAM is mapped once at physical 0 and the host area
+ * at its own base, and nothing changes in the engine's memory map while the
+ * engine lives: mapping or unmapping under a guest with paging on can plant
+ * a double fault (FINDINGS.md). A TLB flush or a new root is a
+ * {@code uc_ctl} or CR3 write between runs; only the first entry, a ring or
+ * segment change and a new GDT need the switcher.
  */
 final class UnicornVcpu implements Vcpu {
     /** Registers as Unicorn names them, in {@link #GUEST_REGS} order. */
@@ -45,7 +49,14 @@ final class UnicornVcpu implements Vcpu {
     private static final Reg[] SEGMENTS = { Reg.CS, Reg.SS, Reg.DS, Reg.ES, Reg.FS, Reg.GS };
     private static final int[] SEGMENT_INDEXES = Arrays.stream(SEGMENTS).mapToInt(UnicornVcpu::indexOf).toArray();
     private static final int CS_INDEX = indexOf(Reg.CS), EIP_INDEX = indexOf(Reg.EIP);
-    private static final int CR0_PE = 1, CR0_ET = 1 << 4, CR0_WP = 1 << 16, CR0_PG = 1 << 31;
+    private static final int CR0_PE = 1, CR0_MP = 1 << 1, CR0_ET = 1 << 4, CR0_NE = 1 << 5, CR0_WP = 1 << 16,
+            CR0_PG = 1 << 31;
+    /*
+     * A Linux 4.x guest cannot set CR4 and runs with the Host's, which has
+     * FXSAVE and SSE exceptions enabled: its CPUID promises SSE, so its user
+     * space uses it. MP and NE in CR0 as a Linux Host has them.
+     */
+    private static final int CR4_OSFXSR = 1 << 9, CR4_OSXMMEXCPT = 1 << 10;
     /** EFLAGS bits a guest may hold: arithmetic flags, TF, IF, DF, AC, ID; never IOPL, NT, VM, VIF, VIP. */
     private static final int EFLAGS_GUEST_MASK = 0x0024_0FD5;
     private static final int EFLAGS_FIXED = 0x2;
@@ -59,7 +70,7 @@ final class UnicornVcpu implements Vcpu {
     private final ContextLayout layout;
     private final VcpuState state;
     private final int switcherEntry;
-    private final GuestMappings mappings;
+    private final long ramBytes;
 
     /** The guest registers the engine holds now (valid when {@link #engineAtRing0} is false). */
     private final int[] inEngine = new int[GUEST_REGS.length];
@@ -69,6 +80,7 @@ final class UnicornVcpu implements Vcpu {
     /** The guest GDT as the real GDT holds it since the last switcher entry. */
     private long[] loadedGdt;
     private long loadedRoot;
+    /** Cached translations must go before the next run: set by {@link #flushTlb}, and after a stop inside the switcher. */
     private boolean flushPending;
     /** A fresh engine, or one stopped inside the switcher: the next entry starts from ring 0. */
     private boolean engineAtRing0 = true;
@@ -88,14 +100,18 @@ final class UnicornVcpu implements Vcpu {
         if (ram.address() % Lguest.PAGE_SIZE != 0) {
             throw new IllegalArgumentException("guest RAM must start on a page boundary, not at " + Long.toHexString(ram.address()));
         }
+        this.ramBytes = ram.byteSize();
         this.engine = Engine.open(unicorn);
         try {
             stops.apply(engine);
+            // SAFETY: Unicorn keeps raw pointers into both segments until uc_close. Guest RAM is the Launcher's and the host
+            // area the Host core's; both outlive every engine of the guest (the Host closes a guest's CPUs before its host
+            // area, and the Launcher frees RAM only after closing /dev/lguest), and close() ends this engine first.
             engine.mapPointer(0, ram);
             engine.mapPointer(machine.hostArea().base(), machine.hostArea().memory());
             switcher.install(engine);
-            engine.write(Unicorn.CR0, engine.read(Unicorn.CR0) | CR0_PE | CR0_ET | CR0_WP | CR0_PG);
-            this.mappings = new GuestMappings(engine, ram, machine.hostArea());
+            engine.write(Unicorn.CR0, engine.read(Unicorn.CR0) | CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
+            engine.write(Unicorn.CR4, engine.read(Unicorn.CR4) | CR4_OSFXSR | CR4_OSXMMEXCPT);
         } catch (RuntimeException e) {
             engine.close();
             throw e;
@@ -116,8 +132,15 @@ final class UnicornVcpu implements Vcpu {
             throw new VcpuException("guest CPU " + state.id() + " has no shadow page directory (VcpuState.pageTableRoot is 0)");
         }
         try {
-            if (mappings.reconcile(root)) {
-                flushPending = true; // map and unmap flush Unicorn's TLB already; the CR3 load makes sure
+            if (!engineAtRing0) {
+                if (root != loadedRoot) {
+                    engine.write(Unicorn.CR3, root); // Unicorn 2.1 flushes its TLB on a CR3 write, as the CPU does
+                    loadedRoot = root;
+                    flushPending = false;
+                } else if (flushPending) {
+                    engine.flushTlb();
+                    flushPending = false;
+                }
             }
             runGeneration++;
             running = true;
@@ -143,7 +166,7 @@ final class UnicornVcpu implements Vcpu {
     }
 
     private boolean needsSwitcher(LguestRegs regs, long root) {
-        if (engineAtRing0 || flushPending || root != loadedRoot || !Arrays.equals(loadedGdt, state.gdt())) {
+        if (engineAtRing0 || !Arrays.equals(loadedGdt, state.gdt())) {
             return true;
         }
         for (int i = 0; i < SEGMENTS.length; i++) {
@@ -340,11 +363,20 @@ final class UnicornVcpu implements Vcpu {
         }
     }
 
+    /** The range is guest-physical: code translated from it through any virtual address goes. */
     @Override
     public void invalidateCode(long guestPhysical, long length) {
-        if (!closed) {
-            mappings.invalidateCode(guestPhysical, length);
+        if (closed || length <= 0 || guestPhysical < 0 || guestPhysical >= ramBytes) {
+            return;
         }
+        long begin = guestPhysical & -Lguest.PAGE_SIZE;
+        long end = Math.min(ramBytes, (guestPhysical + length + Lguest.PAGE_SIZE - 1) & -Lguest.PAGE_SIZE);
+        engine.invalidateCode(begin, end);
+    }
+
+    @Override
+    public void portIo(PortIo handler) {
+        engine.portIo(handler);
     }
 
     /** For tests: where this CPU's switcher pages are. */
@@ -357,25 +389,19 @@ final class UnicornVcpu implements Vcpu {
         return switcherEntry;
     }
 
-    /** For tests: the engine's view of the guest's mappings. */
-    GuestMappings mappings() {
-        return mappings;
-    }
-
-    /** Both Unicorn's TLB (through the switcher's CR3 load) and the engine's memory map are redone before the next run. */
+    /** Unicorn's TLB is flushed before the next run ({@code UC_CTL_TLB_FLUSH}, or the switcher's CR3 load on a first entry). */
     @Override
     public void flushTlb() {
         flushPending = true;
-        mappings.flushAll();
     }
 
     /**
-     * Not-present entries are never cached, so a fill needs no TLB flush;
-     * only a fill that is not the identity changes the engine's memory map.
+     * Nothing to do: the fill follows a fault, and Unicorn caches no
+     * translation for an access that faulted (nor a writable one for a page
+     * that was read-only), so the retried access walks the tables again.
      */
     @Override
     public void pageFilled(long vaddr) {
-        mappings.pageFilled(state.pageTableRoot(), vaddr);
     }
 
     @Override
@@ -395,6 +421,5 @@ final class UnicornVcpu implements Vcpu {
         }
         closed = true;
         engine.close();
-        mappings.close();
     }
 }

@@ -23,8 +23,14 @@ class UnicornBackendTest {
     @Test
     void aMissingLibrarySaysWhatToInstall() {
         UnicornException e = assertThrows(UnicornException.class, () -> Unicorn.load("libunicorn-missing.so.9"));
-        assertTrue(e.getMessage().contains("apt-get install libunicorn2"), e.getMessage());
+        assertTrue(e.getMessage().contains("apt-get install libunicorn2t64"), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), "one line");
+    }
+
+    @Test
+    void theInstalledUnicornIsNewEnoughAndNamesItsVersion() {
+        assertTrue(Unicorn.load().version().matches("2\\.([1-9]|\\d\\d+)\\.\\d+"), Unicorn.load().version());
+        assertTrue(TestGuest.BACKEND.description().startsWith("unicorn " + Unicorn.load().version()), TestGuest.BACKEND.description());
     }
 
     @Test

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
@@ -17,6 +19,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
+import org.lguest.api.cpu.PortIo;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuException;
 import org.lguest.api.cpu.VcpuExit;
@@ -353,18 +356,232 @@ class UnicornVcpuTest {
     }
 
     @Test
-    void portIoFindsNoDevices() throws VcpuException {
-        // Unicorn 2.0.1 never faults on in/out (see SPI-NOTES.md): out is dropped, in reads all ones.
+    void sseWorksAsUnderALinuxHost() throws VcpuException {
+        // pcmpeqd %xmm0,%xmm0; movd %xmm0,%eax; int $0x1f: #UD (6) unless CR4.OSFXSR is set
+        // (Unicorn's reset sets it too; the backend sets it, and OSXMMEXCPT, whatever the default).
+        guest.code(CODE, 0x66, 0x0F, 0x76, 0xC0, 0x66, 0x0F, 0x7E, 0xC0, INT_1F, INT_ARG);
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0xFFFF_FFFF, guest.reg(Reg.EAX));
+    }
+
+    @Test
+    void withoutAPortHandlerEveryPortIsAbsent() throws VcpuException {
+        // Unicorn never faults on in/out: out is dropped, in reads all ones.
         guest.code(CODE, 0x31, 0xC0, 0xE6, 0x80, 0x66, 0xED, INT_1F, INT_ARG); // xor %eax,%eax; out %al,$0x80; in (%dx),%ax; int $0x1f
         assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
         assertEquals(0xFFFF, guest.reg(Reg.EAX));
     }
 
+    /** Owns ports 0x70-0x77; an in answers 0xCAFEBA00 plus the port; every access is recorded. */
+    private static class Ports implements PortIo {
+        final List<String> accesses = new ArrayList<>();
+
+        @Override
+        public boolean owns(int port) {
+            return port >= 0x70 && port < 0x78;
+        }
+
+        @Override
+        public int in(int port, int size) {
+            accesses.add(String.format("in %x/%d", port, size));
+            return 0xCAFE_BA00 | port;
+        }
+
+        @Override
+        public void out(int port, int size, int value) {
+            accesses.add(String.format("out %x/%d=%x", port, size, value));
+        }
+    }
+
     @Test
-    void aMappingAboveRamFilledBehindTheCpusBackIsMappedWhenTouched() throws VcpuException {
+    void inPutsTheHandlersAnswerInTheLowBytesOfEaxAndKeepsTheRest() throws VcpuException {
+        Ports ports = new Ports();
+        guest.vcpu.portIo(ports);
+        guest.set(Reg.EAX, 0x1122_3344);
+        guest.code(CODE, 0xE4, 0x71, 0x89, 0xC3,   // in $0x71,%al; mov %eax,%ebx
+                0x66, 0xE5, 0x72, 0x89, 0xC1,       // in $0x72,%ax; mov %eax,%ecx
+                0xE5, 0x74, 0x89, 0xC6,             // in $0x74,%eax; mov %eax,%esi
+                INT_1F, INT_ARG);
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0x1122_3371, guest.reg(Reg.EBX));
+        assertEquals(0x1122_BA72, guest.reg(Reg.ECX));
+        assertEquals(0xCAFE_BA74, guest.reg(Reg.ESI));
+        assertEquals(List.of("in 71/1", "in 72/2", "in 74/4"), ports.accesses);
+    }
+
+    @Test
+    void theDxFormsReachThePortInDx() throws VcpuException {
+        Ports ports = new Ports();
+        guest.vcpu.portIo(ports);
+        guest.set(Reg.EDX, 0x0001_0076); // only DX counts
+        guest.set(Reg.EAX, 0x5566_7788);
+        guest.code(CODE, 0xEE, 0x66, 0xEF, 0xEF,   // out %al,(%dx); out %ax,(%dx); out %eax,(%dx)
+                0xEC, 0x89, 0xC3,                   // in (%dx),%al; mov %eax,%ebx
+                0x66, 0xED, 0x89, 0xC1,             // in (%dx),%ax; mov %eax,%ecx
+                0xED,                               // in (%dx),%eax
+                INT_1F, INT_ARG);
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(List.of("out 76/1=88", "out 76/2=7788", "out 76/4=55667788", "in 76/1", "in 76/2", "in 76/4"), ports.accesses);
+        assertEquals(0x5566_7776, guest.reg(Reg.EBX));
+        assertEquals(0x5566_BA76, guest.reg(Reg.ECX));
+        assertEquals(0xCAFE_BA76, guest.reg(Reg.EAX));
+    }
+
+    @Test
+    void outHandsOverTheLowBytesOfEax() throws VcpuException {
+        Ports ports = new Ports();
+        guest.vcpu.portIo(ports);
+        guest.set(Reg.EAX, 0x1122_3344);
+        guest.code(CODE, 0xE6, 0x71, 0x66, 0xE7, 0x72, 0xE7, 0x74, INT_1F, INT_ARG); // out %al,$0x71; out %ax,$0x72; out %eax,$0x74
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(List.of("out 71/1=44", "out 72/2=3344", "out 74/4=11223344"), ports.accesses);
+    }
+
+    @Test
+    void portsTheHandlerDoesNotOwnReadAllOnesAndDropWrites() throws VcpuException {
+        Ports ports = new Ports();
+        guest.vcpu.portIo(ports);
+        guest.set(Reg.EAX, 0);
+        guest.code(CODE, 0xE6, 0x80, 0x66, 0xE7, 0x80, 0xE7, 0x80,   // out to 0x80 in all three sizes
+                0xE4, 0x80, 0x89, 0xC3,                               // in $0x80,%al; mov %eax,%ebx
+                0x31, 0xC0, 0x66, 0xE5, 0x80, 0x89, 0xC1,             // xor %eax,%eax; in $0x80,%ax; mov %eax,%ecx
+                0xE5, 0x80,                                           // in $0x80,%eax
+                INT_1F, INT_ARG);
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0xFF, guest.reg(Reg.EBX));
+        assertEquals(0xFFFF, guest.reg(Reg.ECX));
+        assertEquals(0xFFFF_FFFF, guest.reg(Reg.EAX));
+        assertEquals(List.of(), ports.accesses, "the handler is asked only about its own ports");
+    }
+
+    @Test
+    void aPortHandlerThatFailsEndsTheRunWithTheEngineNamingThePort() {
+        guest.vcpu.portIo(new Ports() {
+            @Override
+            public int in(int port, int size) {
+                throw new IllegalStateException("broken device");
+            }
+        });
+        guest.code(CODE, 0xE4, 0x71, INT_1F, INT_ARG);
+        VcpuException e = assertThrows(VcpuException.class, guest.vcpu::run);
+        assertTrue(e.getMessage().contains("port 0x71") && e.getMessage().contains("broken device"), e.getMessage());
+    }
+
+    // Unicorn 2.1 translates through the shadow tables: what replaced mapping guest RAM a second time at each virtual address.
+
+    private static final long HIGH = 0xC000_0000L;
+
+    @Test
+    void aPageMappedAwayFromItsFrameReadsWritesAndRunsThatFrame() throws VcpuException {
+        guest.pte(HIGH, TestGuest.mapping(0x10_0000));
+        guest.pte(HIGH + 0x1000, TestGuest.mapping(0x10_1000));
+        guest.pte(0x30_0000, TestGuest.mapping(0x10_0000)); // inside RAM too: the frame, not RAM at 0x300000
+        guest.ram.set(JAVA_INT, 0x10_0000, 0xAAAA);
+        guest.ram.set(JAVA_INT, 0x30_0000, 0xBAD);
+        guest.code(0x10_1000, 0xBB, 0xDE, 0xC0, 0, 0, INT_1F, INT_ARG);         // at frame 0x101000: mov $0xc0de,%ebx; int $0x1f
+        guest.code(CODE, 0xA1, 0x00, 0x00, 0x00, 0xC0,                          // mov 0xc0000000,%eax
+                0xC7, 0x05, 0x04, 0x00, 0x00, 0xC0, 0x78, 0x56, 0x34, 0x12,     // movl $0x12345678,0xc0000004
+                0x8B, 0x15, 0x04, 0x00, 0x30, 0x00,                             // mov 0x300004,%edx
+                0xB9, 0x00, 0x10, 0x00, 0xC0, 0xFF, 0xE1);                      // mov $0xc0001000,%ecx; jmp *%ecx
+
+        assertEquals(VcpuExit.softwareInterrupt(HYPERCALL, HIGH + 0x1007), guest.vcpu.run());
+        assertEquals(0xAAAA, guest.reg(Reg.EAX));
+        assertEquals(0x1234_5678, guest.ram.get(JAVA_INT, 0x10_0004), "the write landed in the frame");
+        assertEquals(0x1234_5678, guest.reg(Reg.EDX), "0x300000 maps the same frame");
+        assertEquals(0xC0DE, guest.reg(Reg.EBX), "the code ran from the frame");
+    }
+
+    @Test
+    void codeRewrittenThroughOneAddressIsSeenThroughAnother() throws VcpuException {
+        guest.pte(HIGH + 0x1000, TestGuest.mapping(0x10_1000));
+        guest.pte(HIGH + 0x2000, TestGuest.mapping(0x10_1000));
+        guest.code(0x10_1000, 0xB8, 1, 0, 0, 0, 0xC3);                         // mov $1,%eax; ret
+        guest.code(CODE, 0xB9, 0x00, 0x10, 0x00, 0xC0, 0xFF, 0xD1, 0x89, 0xC3, // mov $0xc0001000,%ecx; call *%ecx; mov %eax,%ebx
+                0xC6, 0x05, 0x01, 0x20, 0x00, 0xC0, 0x02,                      // movb $2,0xc0002001 (the immediate, through the other address)
+                0xFF, 0xD1, INT_1F, INT_ARG);                                  // call *%ecx; int $0x1f
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(1, guest.reg(Reg.EBX));
+        assertEquals(2, guest.reg(Reg.EAX), "the rewritten code ran");
+    }
+
+    /**
+     * Unicorn 2.1.1 marks a frame's code as written only through translations
+     * cached after the frame first ran as code: a write through another
+     * address whose translation was cached before that leaves the old code
+     * running. A TLB flush (which a guest does after changing mappings)
+     * makes the write count. FINDINGS.md, "Code and aliases on 2.1".
+     */
+    @Test
+    void codeWrittenThroughAnAddressCachedBeforeItRanIsSeenAfterATlbFlush() throws VcpuException {
+        guest.pte(HIGH + 0x1000, TestGuest.mapping(0x10_1000));
+        guest.code(CODE, 0xC7, 0x05, 0x00, 0x10, 0x00, 0xC0, 0xB8, 1, 0, 0,   // movl $0x1b8,0xc0001000 (mov $1,%eax...)
+                0xC6, 0x05, 0x04, 0x10, 0x00, 0xC0, 0x00,                     // movb $0,0xc0001004
+                0xC6, 0x05, 0x05, 0x10, 0x00, 0xC0, 0xC3,                     // movb $0xc3,0xc0001005 (ret)
+                0xB9, 0x00, 0x10, 0x10, 0x00, 0xFF, 0xD1, 0x89, 0xC3,         // mov $0x101000,%ecx; call *%ecx; mov %eax,%ebx
+                0xC6, 0x05, 0x01, 0x10, 0x00, 0xC0, 0x02,                     // movb $2,0xc0001001
+                0xFF, 0xD1, INT_1F, INT_ARG,                                  // call *%ecx; int $0x1f
+                0xC6, 0x05, 0x01, 0x10, 0x00, 0xC0, 0x03,                     // movb $3,0xc0001001
+                0xFF, 0xD1, INT_1F, INT_ARG);                                 // call *%ecx; int $0x1f
+
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(1, guest.reg(Reg.EBX));
+        assertEquals(1, guest.reg(Reg.EAX), "Unicorn 2.1.1 runs the old code: if this fails, the limitation is gone");
+        guest.vcpu.flushTlb();
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(3, guest.reg(Reg.EAX), "after the flush the write through the alias counts");
+    }
+
+    @Test
+    void aNotPresentPageAboveTheMappingFaultsWithItsAddressAndRunsOnceFilled() throws VcpuException {
+        guest.pte(HIGH, TestGuest.mapping(0x10_0000));
+        guest.ram.set(JAVA_INT, 0x10_5000, 0x5555);
+        guest.code(CODE, 0xA1, 0x00, 0x50, 0x00, 0xC0,                         // mov 0xc0005000,%eax
+                0xC7, 0x05, 0x00, 0x00, 0x00, 0xD0, 1, 0, 0, 0,                // movl $1,0xd0000000 (no page table there)
+                INT_1F, INT_ARG);
+
+        assertEquals(VcpuExit.trap(PF, 0, HIGH + 0x5000, CODE), guest.vcpu.run());
+        assertEquals(HIGH + 0x5000, guest.state.cr2());
+        guest.pte(HIGH + 0x5000, TestGuest.mapping(0x10_5000));
+        guest.vcpu.pageFilled(HIGH + 0x5000);
+        assertEquals(VcpuExit.trap(PF, 2, 0xD000_0000L, CODE + 5), guest.vcpu.run(), "a write fault, after the read went through");
+        assertEquals(0x5555, guest.reg(Reg.EAX));
+    }
+
+    @Test
+    void aTlbFlushAfterAShadowChangeTakesEffect() throws VcpuException {
+        guest.pte(HIGH, TestGuest.mapping(0x10_0000));
+        guest.ram.set(JAVA_INT, 0x10_0000, 0x1111);
+        guest.ram.set(JAVA_INT, 0x10_2000, 0x2222);
+        guest.code(CODE, 0xA1, 0x00, 0x00, 0x00, 0xC0, INT_1F, INT_ARG, 0xEB, 0xF7); // 1: mov 0xc0000000,%eax; int $0x1f; jmp 1b
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0x1111, guest.reg(Reg.EAX));
+
+        guest.pte(HIGH, TestGuest.mapping(0x10_2000));
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0x1111, guest.reg(Reg.EAX), "without a flush the engine keeps its cached translation, as a CPU does");
+        guest.vcpu.flushTlb();
+        assertTrue(guest.vcpu.run().isTrap(HYPERCALL));
+        assertEquals(0x2222, guest.reg(Reg.EAX));
+    }
+
+    @Test
+    void aShadowEntryToAFrameWithNoMemoryIsAnEngineErrorNamingIt() {
+        guest.pte(HIGH, TestGuest.mapping(0x80_0000)); // past the 4 MiB of RAM, below the host area
+        guest.code(CODE, 0xA1, 0x00, 0x00, 0x00, 0xC0, INT_1F, INT_ARG);
+        VcpuException e = assertThrows(VcpuException.class, guest.vcpu::run);
+        assertTrue(e.getMessage().contains("0x800000"), e.getMessage());
+    }
+
+    @Test
+    void aMappingFilledWithoutAFlushIsSeenAtTheNextAccess() throws VcpuException {
         guest.ram.set(java.lang.foreign.ValueLayout.JAVA_INT, 0x5000, 0xC0DE);
         guest.code(CODE + 0x100, INT_1F, INT_ARG);
-        guest.vcpu.run(); // the engine's memory map now follows the tables
+        guest.vcpu.run();
         // A directory entry for 4-8 MiB that reuses the low table, without pageFilled or flushTlb (another CPU's fill, say).
         guest.hostArea.page(guest.directory).setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, 1, (int) guest.lowTable | 7);
         guest.code(CODE, 0xA1, 0x00, 0x50, 0x40, 0x00, INT_1F, INT_ARG); // mov 0x405000,%eax

@@ -13,10 +13,13 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 
+import org.lguest.api.cpu.PortIo;
+
 /**
  * One Unicorn engine in 32-bit x86 mode, with an interrupt hook that stops
- * emulation at every interrupt and exception. Driven by one thread at a
- * time; only {@link #stop} may come from another.
+ * emulation at every interrupt and exception, and port I/O handed to a
+ * {@link PortIo} as it happens. Driven by one thread at a time; only
+ * {@link #stop} may come from another.
  */
 public final class Engine implements AutoCloseable {
     private static final int MAX_BATCH = 32;
@@ -39,14 +42,8 @@ public final class Engine implements AutoCloseable {
     private int interrupt = -1;
     private Throwable hookFailure;
     private long unmappedAddress = -1;
-    private UnmappedHandler unmappedHandler;
-
-    /** Called on the running thread when the guest touches an address where the engine has no memory. */
-    @FunctionalInterface
-    public interface UnmappedHandler {
-        /** @return true after mapping memory at the address: Unicorn retries the access */
-        boolean map(long address);
-    }
+    /** Where in/out go; null: no device anywhere. Set and used on the running thread. */
+    private PortIo portIo;
 
     private Engine(Unicorn unicorn) {
         this.unicorn = unicorn;
@@ -61,6 +58,8 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < MAX_BATCH; i++) {
                 batchPointers.setAtIndex(ADDRESS, i, batchValues.asSlice(8L * i, 8));
             }
+            // SAFETY: every upcall stub below lives in this engine's arena, which close() frees only after uc_close, so
+            // Unicorn never calls a freed stub; it calls them only inside uc_emu_start, on the thread running it.
             var target = MethodHandles.lookup()
                     .findVirtual(Engine.class, "onInterrupt", MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class))
                     .bindTo(this);
@@ -77,12 +76,18 @@ public final class Engine implements AutoCloseable {
                     FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS), arena);
             unicorn.check("uc_hook_add(UC_HOOK_MEM_UNMAPPED)",
                     (int) unicorn.hookAdd.invokeExact(handle, hook, Unicorn.UC_HOOK_MEM_UNMAPPED, unmappedStub, MemorySegment.NULL, 1L, 0L));
-            // Unicorn lets every in/out through at any privilege and cannot stop at one precisely; an absent device reads as all ones.
-            var in = MethodHandles.lookup().findStatic(Engine.class, "absentDeviceIn",
-                    MethodType.methodType(int.class, MemorySegment.class, int.class, int.class, MemorySegment.class));
+            // Unicorn runs every in/out at any privilege and cannot stop at one precisely: each is done here, synchronously.
+            var in = MethodHandles.lookup().findVirtual(Engine.class, "onIn",
+                    MethodType.methodType(int.class, MemorySegment.class, int.class, int.class, MemorySegment.class)).bindTo(this);
             MemorySegment inStub = unicorn.linker.upcallStub(in, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), arena);
             unicorn.check("uc_hook_add(UC_HOOK_INSN, IN)", (int) unicorn.hookAddInstruction.invokeExact(handle, hook, Unicorn.UC_HOOK_INSN,
                     inStub, MemorySegment.NULL, 1L, 0L, Unicorn.UC_X86_INS_IN));
+            var outTarget = MethodHandles.lookup().findVirtual(Engine.class, "onOut",
+                    MethodType.methodType(void.class, MemorySegment.class, int.class, int.class, int.class, MemorySegment.class)).bindTo(this);
+            MemorySegment outStub = unicorn.linker.upcallStub(outTarget, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS),
+                    arena);
+            unicorn.check("uc_hook_add(UC_HOOK_INSN, OUT)", (int) unicorn.hookAddInstruction.invokeExact(handle, hook, Unicorn.UC_HOOK_INSN,
+                    outStub, MemorySegment.NULL, 1L, 0L, Unicorn.UC_X86_INS_OUT));
         } catch (Throwable t) {
             arena.close();
             throw UnicornException.wrap("uc_open", t);
@@ -103,25 +108,66 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    private static int absentDeviceIn(MemorySegment uc, int port, int size, MemorySegment user) {
+    /**
+     * An {@code in}, on the running thread: the handler's answer, or all
+     * ones where no device is. Unicorn stores only the low {@code size} bytes
+     * in EAX and keeps the rest. A handler that throws ends the run.
+     */
+    private int onIn(MemorySegment uc, int port, int size, MemorySegment user) {
+        port &= 0xFFFF;
+        try {
+            PortIo handler = portIo;
+            if (handler != null && handler.owns(port)) {
+                return handler.in(port, size) & sizeMask(size);
+            }
+        } catch (Throwable t) {
+            portFailure("in", port, size, t);
+        }
+        return sizeMask(size);
+    }
+
+    /** An {@code out}, on the running thread; dropped where no device is. */
+    private void onOut(MemorySegment uc, int port, int size, int value, MemorySegment user) {
+        port &= 0xFFFF;
+        try {
+            PortIo handler = portIo;
+            if (handler != null && handler.owns(port)) {
+                handler.out(port, size, value & sizeMask(size));
+            }
+        } catch (Throwable t) {
+            portFailure("out", port, size, t);
+        }
+    }
+
+    private void portFailure(String instruction, int port, int size, Throwable t) {
+        hookFailure = new IllegalStateException(String.format("the port handler failed on a %d-byte %s at port %#x: %s", size,
+                instruction, port, t), t);
+        try {
+            int ignored = (int) unicorn.emuStop.invokeExact(handle);
+        } catch (Throwable ignored) {
+            // The failure is reported when the run ends, which it does at the latest at the next exit.
+        }
+    }
+
+    private static int sizeMask(int size) {
         return size >= 4 ? -1 : (1 << size * 8) - 1;
     }
 
     /**
-     * Unicorn looks for its memory before it walks the page tables: the
-     * handler may map some and have the access retried. Otherwise emulation
-     * stops with UC_ERR_*_UNMAPPED, and the message names the address.
+     * Unicorn 2.1 walks the page tables first and looks for memory at the
+     * physical address that comes out: an access that lands here went
+     * through a present shadow entry to a frame the engine has no memory
+     * for. The run then ends with UC_ERR_*_UNMAPPED and the message names
+     * the physical address.
      */
     private boolean onUnmapped(MemorySegment uc, int type, long address, int size, long value, MemorySegment user) {
-        try {
-            if (unmappedHandler != null && unmappedHandler.map(address)) {
-                return true;
-            }
-        } catch (Throwable t) {
-            hookFailure = t;
-        }
         unmappedAddress = address;
         return false;
+    }
+
+    /** Where the guest's in/out go from now on; null for nowhere. Only between runs, on the running thread. */
+    public void portIo(PortIo handler) {
+        this.portIo = handler;
     }
 
     /** Stops the run when the guest is about to execute the instruction at {@code address} (a code hook; for probes). */
@@ -153,10 +199,6 @@ public final class Engine implements AutoCloseable {
         handle.reinterpret(offset + 1).set(JAVA_BYTE, offset, value);
     }
 
-    public void onUnmapped(UnmappedHandler handler) {
-        this.unmappedHandler = handler;
-    }
-
     /** Maps native memory (page-aligned, whole pages) at an emulated address; no copy is made. */
     public void mapPointer(long address, MemorySegment memory) {
         try {
@@ -164,19 +206,6 @@ public final class Engine implements AutoCloseable {
                     (int) unicorn.memMapPtr.invokeExact(handle, address, memory.byteSize(), Unicorn.UC_PROT_ALL, memory));
         } catch (Throwable t) {
             throw UnicornException.wrap("uc_mem_map_ptr", t);
-        }
-    }
-
-    /**
-     * Removes the memory at {@code [address, address + size)} (whole pages).
-     * Unicorn splits a larger region around it; the rest stays mapped.
-     */
-    public void unmap(long address, long size) {
-        try {
-            unicorn.check(String.format("uc_mem_unmap(%#x, %#x bytes)", address, size),
-                    (int) unicorn.memUnmap.invokeExact(handle, address, size));
-        } catch (Throwable t) {
-            throw UnicornException.wrap("uc_mem_unmap", t);
         }
     }
 
@@ -241,7 +270,7 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** {@code UC_ERR_INSN_INVALID}: Unicorn 2.0.1 ends the run with it for #UD (ud2, an undefined opcode, int $6). */
+    /** {@code UC_ERR_INSN_INVALID}: Unicorn (2.0.1 and 2.1.1) ends the run with it for #UD (ud2, an undefined opcode, int $6). */
     private static final int UC_ERR_INSN_INVALID = 10;
     /** The x86 vector of an invalid-opcode fault. */
     public static final int INVALID_OPCODE = 6;
@@ -262,11 +291,11 @@ public final class Engine implements AutoCloseable {
         if (hookFailure != null) {
             Throwable t = hookFailure;
             hookFailure = null;
-            throw UnicornException.wrap("interrupt hook", t);
+            throw UnicornException.wrap("hook", t);
         }
         if (error != 0 && unmappedAddress >= 0) {
-            throw new UnicornException(String.format("uc_emu_start(%#x): %s at %#x: the engine has no memory there and the shadow "
-                    + "page tables do not map that page to guest RAM (Unicorn 2.0.1 uses the virtual address as the physical one)", begin,
+            throw new UnicornException(String.format("uc_emu_start(%#x): %s at physical %#x: a present shadow page-table entry "
+                    + "points at a frame that is neither guest RAM nor the host area (corrupt shadow tables)", begin,
                     unicorn.message(error), unmappedAddress), error);
         }
         if (error == UC_ERR_INSN_INVALID && interrupt < 0) {
@@ -296,13 +325,14 @@ public final class Engine implements AutoCloseable {
      * (Unicorn addresses, whole pages): memory the host writes directly, or
      * that a mapping change brings under an address, is not watched for code.
      * <p>
-     * {@code UC_CTL_TB_REMOVE_CACHE} looks its addresses up through the page
-     * tables, at the CPU's current privilege; a failed walk there longjmps
-     * through a stale jump buffer in 2.0.1 (a crash). With CR0.PG cleared for
-     * the call the lookup is the identity, which is what Unicorn 2.0.1 does
-     * after the walk anyway, and cannot fault; pages with no memory are skipped.
-     * Translated code is keyed by the host memory behind a page, so this drops
-     * what was translated from that memory through any address.
+     * {@code UC_CTL_TB_REMOVE_CACHE} looks {@code begin} up through the page
+     * tables, at the CPU's current privilege. A walk that fails there leaves
+     * a swallowed #PF behind (CR2 changed, and Unicorn's last-exception
+     * field set, so the guest's next fault arrives as a double fault). With
+     * CR0.PG cleared for the call the lookup is the identity, so the range is
+     * physical and cannot fault; pages with no memory are skipped.
+     * Translated code is keyed by the physical page, so this drops what was
+     * translated from that memory through any virtual address.
      */
     public void invalidateCode(long begin, long end) {
         long cr0 = read(Unicorn.CR0);
@@ -317,10 +347,23 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * Drops every cached address translation ({@code UC_CTL_TLB_FLUSH},
+     * new in 2.1): the next access walks the page tables again. No walk
+     * happens here, so nothing can fault.
+     */
+    public void flushTlb() {
+        try {
+            unicorn.check("uc_ctl(UC_CTL_TLB_FLUSH)", (int) unicorn.ctlNoArguments.invokeExact(handle, Unicorn.CTL_FLUSH_TLB));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_ctl", t);
+        }
+    }
+
     /** Drops all translated code. */
     public void invalidateAllCode() {
         try {
-            unicorn.check("uc_ctl(UC_CTL_TB_FLUSH)", (int) unicorn.ctlFlushCode.invokeExact(handle, Unicorn.CTL_FLUSH_CODE));
+            unicorn.check("uc_ctl(UC_CTL_TB_FLUSH)", (int) unicorn.ctlNoArguments.invokeExact(handle, Unicorn.CTL_FLUSH_CODE));
         } catch (Throwable t) {
             throw UnicornException.wrap("uc_ctl", t);
         }

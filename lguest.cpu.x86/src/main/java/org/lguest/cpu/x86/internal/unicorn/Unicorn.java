@@ -12,14 +12,17 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The one place that binds libunicorn.so.2 (Unicorn 2.0.x) with FFM: only
- * the functions the backend uses. Constants come from
+ * The one place that binds libunicorn.so.2 (Unicorn 2.1 or newer) with FFM:
+ * only the functions the backend uses. Constants come from
  * /usr/include/unicorn/unicorn.h and x86.h. Every failure carries Unicorn's
  * own message ({@code uc_strerror}).
  */
 public final class Unicorn {
     public static final String LIBRARY = "libunicorn.so.2";
-    static final String INSTALL_HINT = "install the Debian package libunicorn2 (apt-get install libunicorn2)";
+    static final String INSTALL_HINT = "install Unicorn 2.1.1, Debian 13's package libunicorn2t64 (apt-get install libunicorn2t64; "
+            + "./test or ./lguest installs it when run as root)";
+    /** The oldest Unicorn that translates x86 virtual addresses through the page tables (unicorn issue #1953). */
+    static final int MINIMUM_MAJOR = 2, MINIMUM_MINOR = 1;
 
     static final int UC_ARCH_X86 = 4;
     static final int UC_MODE_32 = 4;
@@ -40,7 +43,6 @@ public final class Unicorn {
     final MethodHandle close;
     final MethodHandle strerror;
     final MethodHandle memMapPtr;
-    final MethodHandle memUnmap;
     final MethodHandle regRead;
     final MethodHandle regWrite;
     final MethodHandle regReadBatch;
@@ -56,9 +58,12 @@ public final class Unicorn {
     final MethodHandle contextSize;
     final MethodHandle version;
     final MethodHandle ctlRemoveCache;
-    final MethodHandle ctlFlushCode;
-    /** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2) and UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0) from unicorn.h. */
-    static final int CTL_REMOVE_CACHE = 0x4800_0009, CTL_FLUSH_CODE = 0x4000_000A;
+    final MethodHandle ctlNoArguments;
+    /**
+     * UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0) and
+     * UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0) from unicorn.h (the last one is new in 2.1).
+     */
+    static final int CTL_REMOVE_CACHE = 0x4800_0009, CTL_FLUSH_CODE = 0x4000_000A, CTL_FLUSH_TLB = 0x4000_000B;
     final Linker linker = Linker.nativeLinker();
     /** The machine code of Unicorn's exit-check generator, read by {@link BlockBoundaryStops}; NULL when not exported. */
     final MemorySegment exitCheckCode;
@@ -68,7 +73,6 @@ public final class Unicorn {
         close = bind(lib, "uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         strerror = bind(lib, "uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         memMapPtr = bind(lib, "uc_mem_map_ptr", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
-        memUnmap = bind(lib, "uc_mem_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
         // Short calls that never call back into Java: skip the thread-state transition.
         regRead = bind(lib, "uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), Linker.Option.critical(false));
         regWrite = bind(lib, "uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), Linker.Option.critical(false));
@@ -93,7 +97,7 @@ public final class Unicorn {
         // uc_ctl is variadic after the control word.
         ctlRemoveCache = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG),
                 Linker.Option.firstVariadicArg(2));
-        ctlFlushCode = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
+        ctlNoArguments = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
         exitCheckCode = lib.find(BlockBoundaryStops.SYMBOL).orElse(MemorySegment.NULL);
     }
 
@@ -102,7 +106,7 @@ public final class Unicorn {
         return load(LIBRARY);
     }
 
-    /** Binds the named library; a missing one fails with one line that says what to install. */
+    /** Binds the named library; a missing or too old one fails with one line that says what to install. */
     public static Unicorn load(String library) {
         SymbolLookup lib;
         try {
@@ -110,7 +114,22 @@ public final class Unicorn {
         } catch (IllegalArgumentException e) {
             throw new UnicornException("Unicorn is missing: cannot load " + library + "; " + INSTALL_HINT);
         }
-        return new Unicorn(lib);
+        Unicorn unicorn = new Unicorn(lib);
+        requireSupported(unicorn.versionCode());
+        return unicorn;
+    }
+
+    /**
+     * Refuses a Unicorn older than 2.1: 2.0 walks the page tables only for
+     * permissions and then uses the virtual address as the physical one, and
+     * the backend no longer works around that.
+     */
+    static void requireSupported(int versionCode) {
+        int major = versionCode >>> 24, minor = versionCode >>> 16 & 0xFF;
+        if (major < MINIMUM_MAJOR || major == MINIMUM_MAJOR && minor < MINIMUM_MINOR) {
+            throw new UnicornException("Unicorn " + versionText(versionCode) + " is too old (it does not translate guest addresses); "
+                    + INSTALL_HINT);
+        }
     }
 
     private MethodHandle bind(SymbolLookup lib, String name, FunctionDescriptor descriptor, Linker.Option... options) {
@@ -119,16 +138,23 @@ public final class Unicorn {
         return linker.downcallHandle(symbol, descriptor, options);
     }
 
-    /** "major.minor" of the loaded library. */
+    /** "major.minor.patch" of the loaded library. */
     public String version() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment major = arena.allocate(JAVA_INT);
-            MemorySegment minor = arena.allocate(JAVA_INT);
-            int ignored = (int) version.invokeExact(major, minor);
-            return major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0);
+        return versionText(versionCode());
+    }
+
+    /** {@code uc_version}'s answer: major, minor, patch and extra, a byte each from the top. */
+    int versionCode() {
+        try {
+            // NULL out-parameters: Unicorn then only returns the combined number.
+            return (int) version.invokeExact(MemorySegment.NULL, MemorySegment.NULL);
         } catch (Throwable t) {
             throw UnicornException.wrap("uc_version", t);
         }
+    }
+
+    static String versionText(int code) {
+        return (code >>> 24) + "." + (code >>> 16 & 0xFF) + "." + (code >>> 8 & 0xFF);
     }
 
     /** Unicorn's own text for an error code. */
