@@ -132,6 +132,20 @@ class RuntimeJarIT {
         assertTrue(result.err.contains("'lguest:stop 1' failed: no guest 1"), result.toString());
     }
 
+    /** What deploy/ and etc/ hold at start-up is there before the first command line runs. */
+    @Test
+    void dropInsAreThereBeforeTheCommandLinesRun() throws Exception {
+        Path deploy = Files.createTempDirectory("lguest-deploy");
+        Path etc = Files.createTempDirectory("lguest-etc");
+        Bundles.writePlain(deploy.resolve("itest-early.jar"), "itest.early");
+        Files.writeString(etc.resolve("org.lguest.virtio.rng.cfg"), "name = entropy\n");
+        Result result = run("-Dfelix.fileinstall.dir=" + deploy + "," + etc,
+            "-Dlguest.commands=lb -s itest.early; lguest:config get org.lguest.virtio.rng");
+        assertEquals(0, result.status, result.toString());
+        assertTrue(result.out.matches("(?s).*\\|Active +\\|.*itest.early.*"), result.toString());
+        assertTrue(result.out.contains("name = entropy"), result.toString());
+    }
+
     /** Each failure the issue found: its own message, status 1, nothing after it run. */
     @Test
     void eachFailingLineSaysWhyAndExitsOne() throws Exception {

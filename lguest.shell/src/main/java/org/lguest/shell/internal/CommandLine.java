@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -55,6 +56,8 @@ public class CommandLine implements FrameworkListener {
     static final String VERBOSE = "lguest.verbose";
 
     private static final long LAUNCHER_WAIT_SECONDS = 30;
+    /** How long the modes wait for FileInstall to take up deploy/ and etc/. */
+    private static final Duration DROP_IN_WAIT = Duration.ofSeconds(30);
     private static final long BUNDLE_POLL_MILLIS = 20;
 
     @Reference
@@ -124,6 +127,7 @@ public class CommandLine implements FrameworkListener {
             return;
         }
         Thread.ofPlatform().name("lguest-command-line").start(() -> {
+            DropIns.await(context, DROP_IN_WAIT, System.err);
             int status;
             if (context.getProperty(VERBOSE) != null) {
                 awaitBundlesStarted();
@@ -149,6 +153,7 @@ public class CommandLine implements FrameworkListener {
      */
     private void demoBesideTheShell() {
         PrintStream log = new PrintStream(CONSOLE, true, StandardCharsets.UTF_8);
+        DropIns.await(context, DROP_IN_WAIT, log);
         int status = runDemo(log);
         log.println(status == 0 ? "lguest: the demo powered off" : "lguest: the demo failed (see above)");
         log.println("lguest: 'help' lists the commands (ours start with lguest:), 'lguest:demo' runs the demo again,"
