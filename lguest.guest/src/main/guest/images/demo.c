@@ -1,11 +1,11 @@
 /*
  * demo: a guest with its own virtio 1.0 PCI drivers (rt/virtio.c,
- * rt/vdev.c). It finds its devices through ECAM, greets on the virtio
- * console, reads and writes its disk, takes bytes from the rng, pings a
- * peer over the network card (demo-peer answers), and reports the timer
- * ticks and device interrupts it took on the way. All waiting is by
- * interrupt: HALT until a device's interrupt (its ISR read in the
- * handler) or the 10 ms clock.
+ * rt/vdev.c). It finds its devices through the configuration ports,
+ * greets on the virtio console, reads and writes its disk, takes bytes
+ * from the rng, pings a peer over the network card (demo-peer answers),
+ * and reports the timer ticks and device interrupts it took on the way.
+ * All waiting is by interrupt: HALT until a device's interrupt (its ISR
+ * read in the handler) or the 10 ms clock.
  */
 #include "virtio.h"
 
@@ -171,8 +171,8 @@ void main(void)
     vcons_take_say();
     say("Hello from the lguest demo guest, on its virtio console");
 
-    say("demo: PCI bus 0: host bridge %04x:%04x, %u virtio functions", pci_host_bridge_id & 0xFFFF,
-        pci_host_bridge_id >> 16, virtio_count);
+    say("demo: PCI bus 0: host bridge of class %02x/%02x, %u virtio functions", pci_host_bridge_class >> 16,
+        (pci_host_bridge_class >> 8) & 0xFF, virtio_count);
     for (u32 i = 0; i < virtio_count; i++) {
         struct virtio_dev *d = &virtio_devs[i];
         say("demo: slot %u: virtio %s (1af4:%04x), irq %u, BAR0 %#x", d->slot, virtio_type_name(d->type),

@@ -22,7 +22,7 @@
  *    Entries there are only ever the identity (VA == frame) with random
  *    flags, not present (zero or garbage), or a frame in the device region
  *    (from the page-frame limit up to the Host's top 4 MiB, but for the
- *    Launcher's PCI window and BARs at 0xE0000000, which answer). Directory
+ *    Launcher's BARs from one MiB past the limit, which answer). Directory
  *    slots above RAM ("wild") hold nothing, garbage without the present
  *    bit, or one of four wild page tables holding only not-present and
  *    device entries. So no guest frame is ever reachable at an address but
@@ -268,13 +268,15 @@ static u32 wild_va(u32 slot)
 }
 
 /* A frame of the device region where nothing answers: from the page-frame
- * limit up to the Host's top 4 MiB, but for the Launcher's PCI window and
- * BARs at 0xE0000000-0xE01FFFFF, which answer like memory. */
-#define LAUNCHER_FRAME 0xE0000u
-#define LAUNCHER_FRAMES 0x200u
+ * limit up to the Host's top 4 MiB, but for the Launcher's BARs, which
+ * answer like memory: they start one MiB past the limit, and 128 KiB holds
+ * a full bus of them. */
+#define LAUNCHER_GAP_FRAMES 0x100u
+#define LAUNCHER_FRAMES 0x20u
 static u32 device_frame(void)
 {
     u32 frame;
+    u32 launcher_frame = limit_pfn + LAUNCHER_GAP_FRAMES;
     switch (below(4)) {
     case 0:
         return limit_pfn;
@@ -284,7 +286,7 @@ static u32 device_frame(void)
         return HOST_FRAME - 1;
     default:
         frame = limit_pfn + below(HOST_FRAME - limit_pfn - LAUNCHER_FRAMES);
-        return frame >= LAUNCHER_FRAME ? frame + LAUNCHER_FRAMES : frame;
+        return frame >= launcher_frame ? frame + LAUNCHER_FRAMES : frame;
     }
 }
 

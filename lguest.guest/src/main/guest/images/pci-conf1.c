@@ -8,18 +8,18 @@
  * 2. Bus 0, devices 0-31 (functions 1-7 too where the header says
  *    multi-function): one line per function found with its vendor and
  *    device; the same identity read as a 32-bit, two 16-bit and four 8-bit
- *    accesses, and through the ECAM window, must agree.
+ *    accesses must agree.
  * 3. With the enable bit clear the data port reads all ones.
  * 4. Ports no device owns read all ones in every size; writes to them vanish.
  */
 #include "rt.h"
-#include "virtio.h"
 
 IMAGE("pci-conf1");
 
 #define CONF1_ADDRESS 0xCF8
 #define CONF1_DATA 0xCFC
 #define CONF1_ENABLE 0x80000000u
+#define CONF1_DEVICES 32
 
 static inline void outl(u32 value, u32 port)
 {
@@ -107,7 +107,7 @@ void main(void)
     check_address_port();
 
     u32 found = 0;
-    for (u32 dev = 0; dev < PCI_MAX_DEVICES; dev++) {
+    for (u32 dev = 0; dev < CONF1_DEVICES; dev++) {
         u32 functions = 1;
         for (u32 fn = 0; fn < functions; fn++) {
             u32 id = conf1_read32(dev, fn, 0);
@@ -116,9 +116,6 @@ void main(void)
             if (fn == 0 && (conf1_read32(dev, 0, 0x0C) >> 16 & 0x80))
                 functions = 8;
             check_narrow_reads(dev, fn, id);
-            u32 ecam = mmio_read32(ecam_address(dev, fn, 0));
-            if (ecam != id)
-                fail("00:%02x.%u: identity %#x through the ports but %#x through ECAM", dev, fn, id, ecam);
             say("pci-conf1: 00:%02x.%u vendor %04x device %04x", dev, fn, id & 0xFFFF, id >> 16);
             found++;
         }

@@ -1,12 +1,13 @@
 /*
- * Virtio 1.0 over PCI, from the guest's side: the PCI bus through ECAM,
+ * Virtio 1.0 over PCI, from the guest's side: the PCI bus through
+ * configuration mechanism #1 (ports 0xCF8/0xCFC), as a Linux 4.x guest uses it,
  * the virtio vendor capabilities, the common configuration, split
  * virtqueues in guest RAM, interrupts through the device's line and ISR,
  * and small drivers for the console, block, network and entropy devices.
  * (rt/pci.c, rt/virtio.c, rt/vdev.c, rt/clock.c; linked from an archive,
  * so only the images that use them carry them.)
  *
- * Every access to the ECAM window or a BAR exits to the Launcher, which
+ * Every port access or BAR load exits to the Launcher, which for a BAR
  * decodes the instruction: only a plain mov between a register and memory
  * addressed by a register is used (mmio_* below: always "(%edx)" and
  * %eax/%ax/%al). Each access costs a full exit, so the capabilities are
@@ -67,12 +68,34 @@ void clock_stop(void);
 /* Milliseconds since clock_start (ticks * period). */
 u32 clock_ms(void);
 
-/* ---- PCI through ECAM (bus 0, function 0 of each device) ---- */
-#define ECAM_BASE 0xE0000000u
+/* ---- PCI through configuration mechanism #1 (bus 0, function 0 of each device) ---- */
+#define PCI_CONFIG_ADDRESS 0xCF8
+#define PCI_CONFIG_DATA 0xCFC
 #define PCI_MAX_DEVICES 32
-static inline u32 ecam_address(u32 dev, u32 fn, u32 reg)
+static inline void outl(u16 port, u32 v)
 {
-    return ECAM_BASE | dev << 15 | fn << 12 | reg;
+    __asm__ __volatile__("outl %0, %w1" : : "a"(v), "Nd"(port));
+}
+static inline void outb(u16 port, u8 v)
+{
+    __asm__ __volatile__("outb %b0, %w1" : : "a"(v), "Nd"(port));
+}
+static inline u32 inl(u16 port)
+{
+    u32 v;
+    __asm__ __volatile__("inl %w1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline u8 inb(u16 port)
+{
+    u8 v;
+    __asm__ __volatile__("inb %w1, %b0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+/* The address-port value that selects bus 0, device dev, function 0, the dword holding reg. */
+static inline u32 pci_address(u32 dev, u32 reg)
+{
+    return 0x80000000u | dev << 11 | (reg & 0xFC);
 }
 u32 pci_read32(u32 dev, u32 reg); /* reg rounded down to 4 */
 void pci_write32(u32 dev, u32 reg, u32 value);
@@ -190,14 +213,12 @@ struct virtio_dev {
 /* The functions found on the bus by virtio_scan(), in slot order. */
 extern struct virtio_dev virtio_devs[VIRTIO_MAX_DEVICES];
 extern u32 virtio_count;
-/* What the scan saw at device 0 (vendor | device << 16), or 0xFFFFFFFF. */
-extern u32 pci_host_bridge_id;
-/* Notify through MMIO writes of the queue index instead of LHCALL_NOTIFY. */
-extern int virtio_notify_by_mmio;
+/* Device 0's class, subclass and prog-if (0x060000 for lguest's host bridge), or all ones. */
+extern u32 pci_host_bridge_class;
 
-/* Scan bus 0 through ECAM and walk each virtio function's capabilities.
- * Fails the image (with a clear reason) when the ECAM window is not there
- * or a function's capabilities are unusable. Returns virtio_count. */
+/* Scan bus 0 through the configuration ports and walk each virtio
+ * function's capabilities. Fails the image (with a clear reason) when
+ * mechanism #1 does not answer or a function's capabilities are unusable. Returns virtio_count. */
 u32 virtio_scan(void);
 /* The nth (0-based) function of a type, or 0. */
 struct virtio_dev *virtio_find(u32 type, u32 nth);
@@ -225,8 +246,7 @@ struct vbuf {
 /* Add a chain: out readable buffers then in writable ones. Returns the head
  * or -1 when the ring has too few free descriptors. Nothing is notified. */
 int virtq_add(struct virtq *q, const struct vbuf *bufs, u32 out, u32 in, void *token);
-/* Tell the device (LHCALL_NOTIFY of the queue's notify address, or an MMIO
- * write of the queue index when virtio_notify_by_mmio). */
+/* Tell the device: the queue index, 16 bits, to its notify register. */
 void virtq_kick(struct virtq *q);
 /* Whether a used entry is waiting. */
 int virtq_has_used(struct virtq *q);

@@ -1,28 +1,29 @@
 /*
  * Virtio 1.0 over PCI (virtio 1.0, 4.1), the transport half: the bus scan
- * through ECAM, the vendor capabilities, device initialization through the
+ * through the configuration ports, the vendor capabilities, device initialization through the
  * common configuration, split virtqueues and the interrupt handler.
  *
- * Every ECAM or BAR access is an exit to the Launcher: the scan reads each
+ * Every port or BAR access is an exit to the Launcher: the scan reads each
  * register it needs once, in 32-bit words, and keeps what it found.
  */
 #include "virtio.h"
 
 struct virtio_dev virtio_devs[VIRTIO_MAX_DEVICES];
 u32 virtio_count;
-u32 pci_host_bridge_id = 0xFFFFFFFFu;
-int virtio_notify_by_mmio;
+u32 pci_host_bridge_class = 0xFFFFFFFFu;
 
 /* ------------------------------------------------------------------ PCI */
 
 u32 pci_read32(u32 dev, u32 reg)
 {
-    return mmio_read32(ecam_address(dev, 0, reg & 0xFFC));
+    outl(PCI_CONFIG_ADDRESS, pci_address(dev, reg));
+    return inl(PCI_CONFIG_DATA);
 }
 
 void pci_write32(u32 dev, u32 reg, u32 value)
 {
-    mmio_write32(ecam_address(dev, 0, reg & 0xFFC), value);
+    outl(PCI_CONFIG_ADDRESS, pci_address(dev, reg));
+    outl(PCI_CONFIG_DATA, value);
 }
 
 const char *virtio_type_name(u32 type)
@@ -104,20 +105,20 @@ static void walk_capabilities(struct virtio_dev *d)
 
 u32 virtio_scan(void)
 {
-    u32 id;
     virtio_count = 0;
-    /* The first access through a probe: a Launcher without the ECAM
-     * window hands the fault back, and we can say what is missing. */
-    if (probe_read(ecam_address(0, 0, 0), &id))
-        fail("no PCI configuration space: reading the ECAM window at %#x gave trap %u (cr2 %#x)", ECAM_BASE,
-             last_vector, last_cr2);
+    /* Linux's own check that mechanism #1 is there: the address port keeps
+     * what is written to it, and device 0 is a host bridge. Without a bus
+     * the ports read all ones, and we can say what is missing. */
+    outl(PCI_CONFIG_ADDRESS, pci_address(0, 0));
+    u32 latched = inl(PCI_CONFIG_ADDRESS);
+    pci_host_bridge_class = pci_read32(0, 0x08) >> 8;
+    if (latched != pci_address(0, 0) || pci_host_bridge_class >> 8 != 0x0600)
+        fail("no PCI configuration mechanism #1: port 0xCF8 reads %#x, device 0's class %#x", latched,
+             pci_host_bridge_class);
     for (u32 slot = 0; slot < PCI_MAX_DEVICES; slot++) {
-        if (slot)
-            id = pci_read32(slot, 0);
+        u32 id = pci_read32(slot, 0);
         if ((id & 0xFFFF) == 0xFFFF)
             continue;
-        if (slot == 0)
-            pci_host_bridge_id = id;
         u32 device_id = id >> 16;
         if ((id & 0xFFFF) != VIRTIO_PCI_VENDOR || device_id < VIRTIO_PCI_DEVICE_BASE + 1 ||
             device_id > VIRTIO_PCI_DEVICE_BASE + 0x3F)
@@ -346,10 +347,8 @@ void virtq_kick(struct virtq *q)
 {
     barrier();
     q->notifies++;
-    if (virtio_notify_by_mmio)
-        mmio_write16(q->notify_address, q->index);
-    else
-        hcall1(LHCALL_NOTIFY, q->notify_address);
+    /* The queue index to the notify register: the Host's eventfd takes it, the Launcher never sees it. */
+    mmio_write16(q->notify_address, q->index);
 }
 
 int virtq_has_used(struct virtq *q)

@@ -17,7 +17,7 @@ import org.lguest.api.device.Eventfd;
  * A diagnostic behind benchmark 8, not one of the benchmarks: the wake-up
  * chain of lguest.virtio's {@code DeviceRunner} re-created outside the
  * platform (its classes are internal), to see what the extra hop costs. A
- * notification there goes eventfd → a waiter thread per queue (virtual)
+ * notification there goes eventfd → the device's waiter thread (virtual)
  * blocked in {@link Eventfd#read()} → {@code kick}: a lock and a condition
  * → the device thread. Three shapes are timed from {@code signal} to the
  * device thread running, interleaved round by round:

@@ -6,6 +6,8 @@ import static org.junit.Assert.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -48,7 +50,7 @@ public class GuestImagesIT {
         for (String name : List.of("hello", "hcalls", "faults", "timer", "halt-irq", "async", "restart", "tls-gdt",
                 "pagetables", "isolation", "isolation-limit", "bad-gdt-dpl0", "bad-idt-segment", "bad-switcher-pte",
                 "hcall-before-init", "bad-hcall", "fuzz", "abi-hcall-regs", "abi-lguest-data", "abi-noirq-iret",
-                "abi-gp-triage", "pci-conf1", "pageoffset")) {
+                "abi-gp-triage", "pci-conf1", "pageoffset", "virtio-conf", "bzimage-boot", "initrd-cmdline", "echo")) {
             assertTrue(name + " in " + images, images.contains(name));
         }
     }
@@ -58,6 +60,39 @@ public class GuestImagesIT {
         Run run = boot("hello");
         run.assertPowersOffPassing();
         assertTrue(run.console(), run.console().startsWith("Hello from an lguest guest\n"));
+    }
+
+    /** A bzImage: the Launcher skips its setup sectors and enters its protected-mode part at 1 MiB. */
+    @Test
+    public void aBzImageBootsFromItsProtectedModePart() throws Exception {
+        Run run = boot("bzimage-boot");
+        run.assertPowersOffPassing();
+        assertTrue(run.console(), run.console().startsWith(
+            "bzimage-boot: entered at 0x100000 from a bzImage's protected-mode part\n"));
+    }
+
+    /** The initrd and command line IMAGES.md prescribes reach the guest as a Linux kernel reads them. */
+    @Test
+    public void anInitrdAndACommandLineReachTheBootData() throws Exception {
+        byte[] initrd = new byte[10_000];
+        for (int i = 0; i < initrd.length; i++) {
+            initrd[i] = (byte) (i * 7 + 3);
+        }
+        Path file = Files.createTempFile("lguest-initrd", ".bin");
+        try {
+            Files.write(file, initrd);
+            String commandLine = "initrd-cmdline root=/dev/ram0 rdinit=/init  two-spaces \"quoted words\" end=1";
+            ByteArrayOutputStream console = new ByteArrayOutputStream();
+            Guest guest = launcher.launch(new LaunchOptions("initrd-cmdline", 64, console, commandLine, file));
+            Run run = new Run("initrd-cmdline", guest, console);
+            run.assertPowersOffPassing();
+            int top = 64 << 20;
+            assertTrue(run.console(), run.console().contains(String.format(
+                "initrd-cmdline: initrd 12288 bytes at %#x (loader 0xff), crc32 0xd5e50a16 over the first 10000\n",
+                top - 12288)));
+        } finally {
+            Files.deleteIfExists(file);
+        }
     }
 
     @Test
@@ -114,7 +149,7 @@ public class GuestImagesIT {
     public void pciConfigurationThroughPortsReachesTheBus() throws Exception {
         Run run = boot("pci-conf1");
         run.assertPowersOffPassing();
-        assertTrue(run.console(), run.console().startsWith("pci-conf1: 00:00.0 vendor 1b36 device 0008\n"));
+        assertTrue(run.console(), run.console().startsWith("pci-conf1: 00:00.0 vendor 0000 device 0000\n"));
     }
 
     @Test
@@ -170,6 +205,16 @@ public class GuestImagesIT {
     public void aSwitcherMappingKillsTheGuest() throws Exception {
         Run run = boot("bad-switcher-pte");
         assertEquals(run.console() + run.end().reason(), State.KILLED, run.end().state());
+    }
+
+    /** The console as a Linux 4.x guest finds it: conf1 ports, capabilities, PCI_CFG's emergency write, the notify register. */
+    @Test
+    public void theBusIsWhatLinuxExpects() throws Exception {
+        Run run = boot("virtio-conf");
+        run.assertPowersOffPassing();
+        assertTrue(run.console(), run.console().contains(
+            "virtio-conf: this line came through PCI_CFG to emerg_wr, one character per access\n"));
+        assertTrue(run.console(), run.console().contains("virtio-conf: queue 1 notified by writing 1 to BAR0+56\n"));
     }
 
     @Test

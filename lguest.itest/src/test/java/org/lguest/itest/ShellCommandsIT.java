@@ -96,7 +96,7 @@ public class ShellCommandsIT {
                 for (String type : new String[] {"console", "block", "net", "rng"}) {
                     assertTrue(devices, devices.contains(" " + type + " "));
                 }
-                assertTrue(devices, devices.contains("0xe0100000"));
+                assertTrue(devices, devices.contains("0x02100000")); // the first BAR, one MiB past 32 MiB of RAM
             } finally {
                 execute("lguest:stop " + id);
             }

@@ -13,7 +13,12 @@ public final class Lhreq {
     public static final long IRQ = 2;
     /** Retired. */
     public static final long BREAK = 3;
-    /** notify address, eventfd descriptor: notifications there signal the eventfd. */
+    /**
+     * address, eventfd descriptor: the Host signals the eventfd itself, without
+     * a return to the Launcher, for an {@code LHCALL_NOTIFY} of that value and
+     * (our extension, KVM's ioeventfd) for a guest store to that guest-physical
+     * address in device memory, which it then steps over.
+     */
     public static final long EVENTFD = 4;
     /** register selector: the next read returns that register. */
     public static final long GETREG = 5;

@@ -10,6 +10,11 @@ import org.osgi.annotation.versioning.ProviderType;
  * of {@link org.lguest.api.abi.Lhreq#WORD 64-bit words} whose first word is the request; reads
  * run a guest CPU. The CPU index travels as the file offset did. Each call
  * answers with a byte count or a negated {@link org.lguest.api.abi.Errno errno}.
+ * <p>
+ * Beyond lguest: an address attached with {@link org.lguest.api.abi.Lhreq#EVENTFD}
+ * may lie in device memory, such as a virtio notify register. A store there
+ * then signals the eventfd inside the Host and never comes out of {@link #read};
+ * loads there, and stores elsewhere in device memory, still come out as trap 14.
  */
 @ProviderType
 public interface LguestFile extends AutoCloseable {

@@ -46,9 +46,12 @@ public interface VirtioBus extends AutoCloseable {
     boolean mmioWrite(long address, int size, long value);
 
     /**
-     * Each queue's notification address and the eventfd that wakes its
-     * device: attach each with {@code LHREQ_EVENTFD}. A write to the address
-     * through {@link #mmioWrite} signals the same eventfd.
+     * Each device's notify register (one for all its queues, the guest
+     * writes the queue index) and the eventfd that wakes the device: attach
+     * each with {@code LHREQ_EVENTFD}, and the Host signals it on a guest
+     * store there. The eventfd does not say which queue, so the device looks
+     * at all of them; a store the Launcher emulates through {@link #mmioWrite}
+     * names its queue.
      */
     Map<Long, Eventfd> notifyAddresses();
 

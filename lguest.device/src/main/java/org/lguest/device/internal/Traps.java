@@ -7,6 +7,7 @@ import org.lguest.api.abi.Lhcall;
 import org.lguest.api.cpu.LguestRegs;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuExit;
+import org.lguest.api.device.Eventfd;
 import org.lguest.api.paging.GuestPageTables;
 
 /*P:450
@@ -69,6 +70,9 @@ final class Traps {
                         return;
                     }
                     case DEVICE -> {
+                        if (storeToEventfd(cpu, cr2)) {
+                            return;
+                        }
                         /*
                          * MMIO: the Launcher emulates it. As in Linux 4.x, cr2 is
                          * not written: a fault it hands back shows the old value.
@@ -230,6 +234,42 @@ final class Traps {
             return;
         }
         cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
+    }
+
+    /*
+     * Our extension, KVM's ioeventfd in lguest's terms: the eventfd map also
+     * holds guest-physical addresses in device memory (a virtio notify
+     * register, say). A store to one of those is the whole message, so the
+     * Host signals the eventfd and steps over the instruction itself; the
+     * Launcher never hears of it. Loads, and stores it cannot decode, go to
+     * the Launcher as before. True if the store was taken.
+     */
+    private boolean storeToEventfd(Cpu cpu, long cr2) {
+        EventfdMap map = cpu.lg.eventfds;
+        if (map == null || map.size() == 0) {
+            return false;
+        }
+        long addr = Interrupts.guestPa(cpu, cr2);
+        if (cpu.lg.isDead()) {
+            return true;
+        }
+        Eventfd event = map.lookup(addr);
+        if (event == null) {
+            return false;
+        }
+        LguestRegs regs = cpu.state.regs();
+        long eip = regs.get(Reg.EIP) & MASK;
+        byte[] insn = copyFromGuest(cpu, eip, PendingTrap.INSN_BYTES);
+        if (cpu.lg.isDead()) {
+            return true;
+        }
+        int length = MmioStore.length(insn);
+        if (length < 0) {
+            return false;
+        }
+        event.signal(1);
+        regs.set(Reg.EIP, (int) (eip + length));
+        return true;
     }
 
     private void setupIomemInsn(Cpu cpu, long cr2) {

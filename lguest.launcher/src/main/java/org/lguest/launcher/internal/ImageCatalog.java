@@ -1,10 +1,8 @@
 package org.lguest.launcher.internal;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.net.URL;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Enumeration;
@@ -20,12 +18,15 @@ import org.osgi.util.tracker.BundleTracker;
 
 /**
  * Guest images by name. Any bundle may ship images: its manifest header
- * {@value #HEADER} names a folder whose {@code NAME.elf} entries become
- * bootable as {@code NAME}. A name that is a path to a file boots that file.
+ * {@value #HEADER} names a folder whose {@code NAME.elf} and {@code NAME.bzImage}
+ * entries become bootable as {@code NAME} (the bytes say which kind it is; the
+ * suffix only marks a file as an image). A name that is a path to a file boots that file.
  */
 final class ImageCatalog {
     /** The manifest header of a bundle that ships guest images. */
     static final String HEADER = "Lguest-Images";
+    /** What marks a bundle entry as an image. */
+    static final List<String> SUFFIXES = List.of(".elf", ".bzImage");
 
     private final Map<String, URL> images = new TreeMap<>();
     private final BundleTracker<List<String>> tracker;
@@ -57,13 +58,17 @@ final class ImageCatalog {
         if (folder == null) {
             return null;
         }
-        Enumeration<URL> entries = bundle.findEntries(folder.strip(), "*.elf", false);
+        Enumeration<URL> entries = bundle.findEntries(folder.strip(), "*", false);
         List<String> names = new ArrayList<>();
         synchronized (images) {
             while (entries != null && entries.hasMoreElements()) {
                 URL url = entries.nextElement();
                 String file = url.getPath().substring(url.getPath().lastIndexOf('/') + 1);
-                String name = file.substring(0, file.length() - ".elf".length());
+                String suffix = SUFFIXES.stream().filter(file::endsWith).findFirst().orElse(null);
+                if (suffix == null) {
+                    continue;
+                }
+                String name = file.substring(0, file.length() - suffix.length());
                 images.put(name, url);
                 names.add(name);
             }
@@ -83,28 +88,29 @@ final class ImageCatalog {
         }
     }
 
-    /** The bytes of a named image or of an image file. */
-    byte[] read(String image) throws LaunchException {
+    /**
+     * A named image's bytes, or else the file {@code image} names (relative to
+     * the working directory): a vmlinux, a bzImage or an ELF of our own.
+     */
+    ImageSource open(String image) throws LaunchException {
         URL url;
         synchronized (images) {
             url = images.get(image);
         }
-        try {
-            if (url != null) {
-                try (InputStream in = url.openStream()) {
-                    return in.readAllBytes();
-                }
-            }
-            if (image.contains("/") || image.endsWith(".elf")) {
-                return Files.readAllBytes(Path.of(image));
-            }
-        } catch (NoSuchFileException e) {
-            throw new LaunchException("no guest image file " + image);
-        } catch (IOException e) {
-            throw new LaunchException("cannot read guest image " + image + ": " + e.getMessage(), e);
+        if (url != null) {
+            return ImageSource.ofBundle(image, url);
         }
-        throw new LaunchException("no guest image named '" + image + "'; known images: "
+        Path file;
+        try {
+            file = Path.of(image);
+        } catch (InvalidPathException e) {
+            file = null;
+        }
+        if (file != null && Files.exists(file)) {
+            return ImageSource.ofFile(image, file, "guest image");
+        }
+        throw new LaunchException("no guest image named '" + image + "' and no such file; known images: "
             + (names().isEmpty() ? "none (is the lguest.guest bundle installed?)" : String.join(", ", names()))
-            + "; or give the path of an ELF32 i386 file");
+            + "; or give the path of a vmlinux or bzImage");
     }
 }

@@ -68,10 +68,16 @@ public class Launcher implements GuestManager {
 
     @Override
     public Guest launch(LaunchOptions options) throws LaunchException {
-        ElfImage elf = ElfImage.parse(options.image(), catalog.read(options.image()));
         int memory = options.memoryMiB() == LaunchOptions.DEFAULT_MEMORY_MIB ? config.memory_mib() : options.memoryMiB();
-        RunningGuest guest = new RunningGuest(ids.incrementAndGet(), options.image(), options.commandLine(), elf, memory,
-            options.console(), device, virtio);
+        RunningGuest guest;
+        // Headers first: a kernel or initrd that cannot fit is refused before any guest RAM exists.
+        try (ImageSource kernelBytes = catalog.open(options.image());
+                ImageSource initrd = options.initrd() == null ? null
+                    : ImageSource.ofFile(options.initrd().toString(), options.initrd(), "initrd")) {
+            BootPlan boot = BootPlan.check(KernelImage.parse(kernelBytes), initrd, (long) memory << 20,
+                options.commandLine());
+            guest = new RunningGuest(ids.incrementAndGet(), options.image(), boot, options.console(), device, virtio);
+        }
         guests.put(guest.id(), guest);
         try {
             guest.start();

@@ -54,8 +54,8 @@ final class RunningGuest implements Guest {
     private static final long BACKEND_RETRY_MILLIS = 20;
     /** The first device's interrupt: lguest keeps 0 for the timer. */
     private static final int FIRST_DEVICE_IRQ = 1;
-    /** The devices' BARs, a page each: right above the PCI configuration window, far below the host area. */
-    private static final long DEVICE_BARS = PciConfigWindow.BASE + PciConfigWindow.SIZE;
+    /** lguest's gap between the end of RAM and the first BAR. */
+    private static final long BAR_GAP = 1 << 20;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final int id;
@@ -85,14 +85,14 @@ final class RunningGuest implements Guest {
     private final TrapEmulator traps;
 
     /** @param virtio the platform that builds the guest's bus, or null for a guest without devices */
-    RunningGuest(int id, String image, String commandLine, ElfImage elf, int memoryMiB, OutputStream console,
-            LguestDevice device, VirtioBusFactory virtio) throws LaunchException {
+    RunningGuest(int id, String image, BootPlan boot, OutputStream console, LguestDevice device,
+            VirtioBusFactory virtio) throws LaunchException {
         this.id = id;
         this.image = image;
-        this.memoryBytes = (long) memoryMiB << 20;
+        this.memoryBytes = boot.memoryBytes();
         this.console = console;
         try {
-            MemorySegment all = arena.allocate(GUARD_BYTES + memoryBytes + GUARD_BYTES, PAGE);
+            MemorySegment all = GuestMemory.map(arena, GUARD_BYTES + memoryBytes + GUARD_BYTES);
             guardBelow = all.asSlice(0, GUARD_BYTES);
             ram = all.asSlice(GUARD_BYTES, memoryBytes);
             guardAbove = all.asSlice(GUARD_BYTES + memoryBytes, GUARD_BYTES);
@@ -100,11 +100,10 @@ final class RunningGuest implements Guest {
             guardAbove.fill(GUARD_PATTERN);
         } catch (OutOfMemoryError e) {
             arena.close();
-            throw new LaunchException("cannot allocate " + memoryMiB + " MiB of guest memory; ask for less");
+            throw new LaunchException("cannot allocate " + (memoryBytes >> 20) + " MiB of guest memory; ask for less");
         }
-        BootParams.write(ram, memoryBytes, commandLine);
         try {
-            elf.load(ram, memoryBytes);
+            boot.load(ram);
         } catch (LaunchException e) {
             arena.close();
             throw e;
@@ -123,25 +122,19 @@ final class RunningGuest implements Guest {
             file.portIo(traps);
         }
         this.cpuThread = Thread.ofPlatform().name("lguest-guest-" + id + "-cpu" + CPU).daemon()
-            .unstarted(() -> run(elf.entry()));
+            .unstarted(() -> run(boot.entry()));
     }
 
     /**
-     * The guest's bus: the PCI configuration window at 0xE0000000, its BARs
-     * right above it. The device region is where the page-table manager sends
-     * every access to the Launcher (past the page-frame limit, below the host
-     * area); keeping it well away from the end of RAM leaves the first frames
-     * past the limit answering as nothing, as they did before there were
-     * devices, for guests that probe their memory's end.
+     * The guest's bus, its BARs from one MiB past the end of RAM as lguest
+     * placed them. Every access there, past the page-frame limit, reaches the
+     * Launcher as a device-memory fault; the gap keeps the first frames past
+     * the limit answering as nothing, for guests that probe their memory's end.
      */
     private VirtioBus createBus(VirtioBusFactory factory) throws LaunchException {
-        if (memoryBytes > PciConfigWindow.BASE) {
-            throw new LaunchException(String.format("%d MiB of guest memory reaches the PCI configuration window at %#x: ask for at"
-                + " most %d MiB", memoryBytes >> 20, PciConfigWindow.BASE, PciConfigWindow.BASE >> 20));
-        }
         try {
             return factory.create(new VirtioGuest(id, image, console, consoleInput), new GuestRam(ram, memoryBytes),
-                irq -> Words.write(file, CPU, Lhreq.IRQ, irq), DEVICE_BARS, FIRST_DEVICE_IRQ);
+                irq -> Words.write(file, CPU, Lhreq.IRQ, irq), memoryBytes + BAR_GAP, FIRST_DEVICE_IRQ);
         } catch (IllegalArgumentException e) {
             throw new LaunchException("the guest's virtio devices do not fit: " + e.getMessage() + "; configure fewer devices", e);
         }

@@ -12,9 +12,9 @@ import org.lguest.api.virtio.VirtioBus;
 
 /**
  * What the Launcher does with a trap the Host hands it: a guest kernel's
- * {@code cli} is skipped, an access to the
- * guest's virtio bus is emulated (a {@code mov} at a device's BAR or in the
- * PCI configuration window, an {@code in}/{@code out} at the bus's ports),
+ * {@code cli} is skipped, an access to the guest's virtio bus is emulated
+ * (a {@code mov} at a device's BAR, an {@code in}/{@code out} at the bus's
+ * configuration ports),
  * the guest's registers updated and EIP moved past the instruction. Anything
  * else, an instruction not understood or an address nobody serves, goes back
  * to the guest with {@code LHREQ_TRAP}, as lguest's Launcher did. Runs on the
@@ -32,7 +32,6 @@ final class TrapEmulator implements PortIo {
     private final LguestFile file;
     private final int cpu;
     private final VirtioBus bus;
-    private final PciConfigWindow window;
     private final GuestRegisters registers;
 
     /** @param bus the guest's bus, or null when it has none (every trap goes back) */
@@ -40,7 +39,6 @@ final class TrapEmulator implements PortIo {
         this.file = file;
         this.cpu = cpu;
         this.bus = bus;
-        this.window = bus == null ? null : new PciConfigWindow(bus);
         this.registers = new GuestRegisters(file, cpu);
     }
 
@@ -98,8 +96,7 @@ final class TrapEmulator implements PortIo {
 
     private boolean memory(PendingTrap pending) throws LaunchException {
         long address = pending.address();
-        boolean config = PciConfigWindow.owns(address);
-        if (!config && !bus.ownsMmio(address)) {
+        if (!bus.ownsMmio(address)) {
             return false;
         }
         MmioInstruction insn = MmioInstruction.decode(pending.insn());
@@ -109,7 +106,7 @@ final class TrapEmulator implements PortIo {
         int size = insn.size();
         switch (insn.kind()) {
             case LOAD, LOAD_ZERO_EXTEND -> {
-                long value = config ? window.read(address, size) : bus.mmioRead(address, size);
+                long value = bus.mmioRead(address, size);
                 long old = insn.keepsUpperBits() ? registers.get(insn.selector()) : 0;
                 registers.set(insn.selector(), insn.loadedRegister(old, value));
             }
@@ -117,11 +114,7 @@ final class TrapEmulator implements PortIo {
                 long register = insn.kind() == MmioInstruction.Kind.STORE_REGISTER ? registers.get(insn.selector()) : 0;
                 long value = insn.valueToStore(register);
                 // A write where no register is, is dropped, as on hardware.
-                if (config) {
-                    window.write(address, size, value);
-                } else {
-                    bus.mmioWrite(address, size, value);
-                }
+                bus.mmioWrite(address, size, value);
             }
         }
         skip(insn.length());
@@ -156,18 +149,13 @@ final class TrapEmulator implements PortIo {
 
     @Override
     public int in(int port, int size) {
-        // The configuration window uses the same address port: one cycle at a time.
-        synchronized (window) {
-            return (int) bus.ioRead(port, size);
-        }
+        return (int) bus.ioRead(port, size);
     }
 
     @Override
     public void out(int port, int size, int value) {
-        synchronized (window) {
-            // A write nobody takes is dropped, as on hardware.
-            bus.ioWrite(port, size, value & MmioInstruction.mask(size));
-        }
+        // A configuration write the bus refuses is dropped: the engine's hook cannot reflect a #GP as lguest did.
+        bus.ioWrite(port, size, value & MmioInstruction.mask(size));
     }
 
     private void skip(int length) throws LaunchException {

@@ -33,11 +33,12 @@ class ElfImageTest {
     @Test
     void loadsSegmentsAtTheirPhysicalAddressAndZeroesTheRest() throws LaunchException {
         byte[] code = {(byte) 0xF4, 1, 2, 3};
-        ElfImage image = ElfImage.parse("t", elf(0x100000, 0x100000, code, 16));
+        ElfImage image = parse("t", elf(0x100000, 0x100000, code, 16));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ram = arena.allocate(2 << 20, 4096);
             ram.fill((byte) 0x55);
-            image.load(ram, ram.byteSize());
+            image.checkFits(ram.byteSize());
+            image.load(ram);
             assertArrayEquals(code, ram.asSlice(0x100000, 4).toArray(ValueLayout.JAVA_BYTE));
             assertArrayEquals(new byte[16], ram.asSlice(0x100004, 16).toArray(ValueLayout.JAVA_BYTE));
             assertEquals(0x55, ram.get(ValueLayout.JAVA_BYTE, 0x100014));
@@ -67,17 +68,35 @@ class ElfImageTest {
     void refusesSegmentsThatDoNotFitOrHitTheBootData() throws LaunchException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ram = arena.allocate(1 << 20, 4096);
-            ElfImage tooHigh = ElfImage.parse("t", elf(0x100000, 0x100000, new byte[4], 0));
-            LaunchException e = assertThrows(LaunchException.class, () -> tooHigh.load(ram, ram.byteSize()));
+            ElfImage tooHigh = parse("t", elf(0x100000, 0x100000, new byte[4], 0));
+            LaunchException e = assertThrows(LaunchException.class, () -> tooHigh.checkFits(ram.byteSize()));
             assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
-            ElfImage onBootData = ElfImage.parse("t", elf(0x1000, 0x1000, new byte[4], 0));
-            e = assertThrows(LaunchException.class, () -> onBootData.load(ram, ram.byteSize()));
+            ElfImage onBootData = parse("t", elf(0x1000, 0x1000, new byte[4], 0));
+            e = assertThrows(LaunchException.class, () -> onBootData.checkFits(ram.byteSize()));
             assertTrue(e.getMessage().contains("boot data"), e.getMessage());
         }
     }
 
+    @Test
+    void refusesAbsurdProgramHeaderCountsBeforeReadingThem() {
+        byte[] many = elf(0x100000, 0x100000, new byte[4], 0);
+        many[44] = (byte) 0xFF;
+        many[45] = (byte) 0xFF;
+        assertRefused("65535 program headers", many);
+        assertRefused("too short", new byte[20]);
+    }
+
+    @Test
+    void endIsTheHighestByteLoaded() throws LaunchException {
+        assertEquals(0x100000 + 4 + 0x3000, parse("t", elf(0x100000, 0x100000, new byte[4], 0x3000)).end());
+    }
+
+    static ElfImage parse(String name, byte[] bytes) throws LaunchException {
+        return ElfImage.parse(ImageSource.ofBytes(name, bytes));
+    }
+
     private static void assertRefused(String why, byte[] bytes) {
-        LaunchException e = assertThrows(LaunchException.class, () -> ElfImage.parse("img", bytes));
+        LaunchException e = assertThrows(LaunchException.class, () -> parse("img", bytes));
         assertTrue(e.getMessage().contains(why), e.getMessage());
         assertTrue(e.getMessage().startsWith("cannot boot img"), e.getMessage());
     }

@@ -3,6 +3,7 @@ package org.lguest.shell.internal;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -48,8 +49,13 @@ import org.osgi.util.tracker.ServiceTracker;
 public class CommandLine implements FrameworkListener {
     /** Command lines separated by newlines or ';'. */
     static final String COMMANDS = "lguest.commands";
-    /** The arguments of {@code ./lguest run}: {@link LaunchRequest#SYNTAX}, or just {@code demo}. */
+    /**
+     * The arguments of {@code ./lguest run}, one per line (so an {@code --append} value keeps its spaces):
+     * {@link LaunchRequest#SYNTAX}, or just {@code demo}.
+     */
     static final String RUN = "lguest.run";
+    /** Any value: {@code ./lguest run} has a terminal (standard input and output), to be put in raw mode. */
+    static final String TERMINAL = "lguest.run.terminal";
     /** Any value: run the demo at start-up, with the interactive shell beside it. */
     static final String DEMO = "lguest.demo";
     /** Any value: say what runs the guests (lguest:info) at start-up in the -c and run modes. */
@@ -221,25 +227,79 @@ public class CommandLine implements FrameworkListener {
         }
     }
 
-    /** Boots one guest with its console on standard output; 0 when it powers off, 1 otherwise. */
+    /**
+     * Boots one guest with its console on standard output; 0 when it powers
+     * off, 1 otherwise. Its console input is this process's: on a terminal
+     * ({@value #TERMINAL} set), the terminal in raw mode until the guest ends
+     * or the leaving key stops it; otherwise standard input as it comes.
+     */
     private int runGuest(String arguments, PrintStream err) {
         GuestStarter starter = awaitStarter(err);
         if (starter == null) {
             return 1;
         }
         try {
-            LaunchRequest request = LaunchRequest.parse(List.of(arguments.strip().split("\\s+")));
+            // Split only at the newlines between arguments: an --append value keeps every space.
+            LaunchRequest request = LaunchRequest.parse(List.of(arguments.split("\n")));
             Guest guest = starter.launch(request, CONSOLE);
+            boolean left = false;
+            if (context.getProperty(TERMINAL) != null) {
+                left = typeOnTheTerminal(guest, err);
+            } else {
+                forwardStandardInput(guest);
+            }
             Guest.Outcome outcome = guest.outcome().toCompletableFuture().join();
             if (outcome.state() == Guest.State.POWERED_OFF) {
                 return 0;
             }
-            err.println("lguest: guest " + guest.id() + " (" + guest.image() + ") " + DemoScenario.describe(outcome));
+            err.println("lguest: guest " + guest.id() + " (" + guest.image() + ") "
+                + (left ? "stopped: " + ConsoleLink.LEAVE_KEY_NAME + " was typed" : DemoScenario.describe(outcome)));
             return 1;
         } catch (LaunchException | IllegalArgumentException e) {
             err.println("lguest: " + e.getMessage());
             return 1;
         }
+    }
+
+    /** Keys from the raw terminal until the guest ends; true when the leaving key stopped it. */
+    private boolean typeOnTheTerminal(Guest guest, PrintStream err) {
+        RawTerminal terminal;
+        try {
+            terminal = RawTerminal.system(System.out);
+        } catch (IOException | NoClassDefFoundError e) {
+            err.println("lguest: no raw terminal (" + (e instanceof NoClassDefFoundError ? "JLine is not installed"
+                : e.getMessage()) + "); standard input goes to the guest as it comes");
+            forwardStandardInput(guest);
+            return false;
+        }
+        try (GuestConsoleInput input = GuestConsoleInput.find(context, guest.id()); RawTerminal raw = terminal) {
+            raw.say("lguest: guest " + guest.id() + " (" + guest.image() + ") on this terminal; "
+                + ConsoleLink.LEAVE_KEY_NAME + " stops it");
+            if (ConsoleLink.pump(raw.keys(), input, () -> guest.state() == Guest.State.RUNNING) == ConsoleLink.End.LEFT) {
+                guest.stop();
+                return true;
+            }
+        } catch (LaunchException | IOException e) {
+            // No console to type at (or the terminal failed): the guest runs on without input.
+        }
+        return false;
+    }
+
+    /** Standard input to the guest's console as it comes, on a thread of its own, until either ends. */
+    private void forwardStandardInput(Guest guest) {
+        Thread.ofPlatform().name("lguest-console-input").daemon().start(() -> {
+            try (GuestConsoleInput input = GuestConsoleInput.find(context, guest.id())) {
+                byte[] buffer = new byte[4096];
+                int n;
+                while ((n = System.in.read(buffer)) >= 0 && guest.state() == Guest.State.RUNNING) {
+                    if (n > 0) {
+                        input.send(Arrays.copyOf(buffer, n));
+                    }
+                }
+            } catch (LaunchException | IOException e) {
+                // A guest without a console, or input that failed: it runs on without.
+            }
+        });
     }
 
     /**

@@ -2,14 +2,15 @@ package org.lguest.shell.internal;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.SubmissionPublisher;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
+import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.api.guest.Guest;
@@ -40,9 +41,12 @@ import org.osgi.service.component.annotations.ReferencePolicy;
     "osgi.command.function=images",
     "osgi.command.function=devices",
     "osgi.command.function=console",
+    "osgi.command.function=attach",
     "osgi.command.function=demo"
 })
 public class GuestCommands {
+    /** The variable Gogo's JLine shell keeps a session's terminal in. */
+    static final String SESSION_TERMINAL = ".terminal";
     /** Guest consoles write to the process's own standard output, not a command's short-lived stream. */
     static final OutputStream CONSOLE = new FileOutputStream(FileDescriptor.out);
     /**
@@ -65,8 +69,11 @@ public class GuestCommands {
         this.context = context;
     }
 
-    @Descriptor("boot a guest with its devices; its console goes to this terminal. Arguments: " + LaunchRequest.SYNTAX
-        + " (--disk FILE:ro or --disk-ro FILE for a read-only disk; --net NAME puts a card on the in-JVM switch NAME)")
+    @Descriptor("boot a guest with its devices; its console output goes to this terminal (lguest:attach ID to type at"
+        + " it). Arguments: " + LaunchRequest.SYNTAX + ". IMAGE is a bundled image (lguest:images), a vmlinux (ELF32"
+        + " i386) or a bzImage; --initrd loads FILE at the top of RAM; --append gives the kernel command line (quote it;"
+        + " default: the image name); --memory defaults to 128 MiB (untouched RAM costs nothing); --disk FILE:ro or"
+        + " --disk-ro FILE for a read-only disk; --net NAME puts a card on the in-JVM switch NAME")
     public String launch(@Descriptor("IMAGE and options") String[] arguments) throws LaunchException {
         LaunchRequest request = LaunchRequest.parse(List.of(arguments));
         Guest guest = starter().launch(request, CONSOLE);
@@ -112,17 +119,40 @@ public class GuestCommands {
     public String console(@Descriptor("the guest's id (see lguest:list)") int id,
             @Descriptor("the text; a newline is added") String[] words) throws LaunchException {
         byte[] line = (String.join(" ", words) + "\n").getBytes(StandardCharsets.UTF_8);
-        @SuppressWarnings("unchecked")
-        int lag = withGuestService(SubmissionPublisher.class, id, input -> {
-            if (!input.hasSubscribers()) {
-                return -1;
+        try (GuestConsoleInput input = GuestConsoleInput.find(context, id)) {
+            if (!input.send(line)) {
+                throw new LaunchException("guest " + id + "'s console took nothing: it has ended or reads no input");
             }
-            return ((SubmissionPublisher<byte[]>) input).offer(line, 1, TimeUnit.SECONDS, (subscriber, item) -> false);
-        });
-        if (lag < 0) {
-            throw new LaunchException("guest " + id + " has no virtio console taking input (see lguest:devices " + id + ")");
         }
         return line.length + " bytes sent to guest " + id + "'s console";
+    }
+
+    @Descriptor("connect this terminal to a running guest's virtio console: keys go to the guest as typed, its output"
+        + " shows as it comes; " + ConsoleLink.LEAVE_KEY_NAME + " returns to the prompt and the guest keeps running")
+    public String attach(CommandSession session, @Descriptor("the guest's id (see lguest:list)") int id)
+            throws LaunchException, IOException {
+        Guest guest = guest(id);
+        RawTerminal terminal;
+        try {
+            terminal = RawTerminal.of(session.get(SESSION_TERMINAL));
+        } catch (NoClassDefFoundError e) {
+            terminal = null;
+        }
+        if (terminal == null) {
+            throw new LaunchException("lguest:attach needs an interactive terminal (this session has none);"
+                + " lguest:console " + id + " TEXT types a line instead");
+        }
+        ConsoleLink.End end;
+        try (GuestConsoleInput input = GuestConsoleInput.find(context, id); RawTerminal raw = terminal) {
+            raw.say("lguest: attached to guest " + id + " (" + guest.image() + "); " + ConsoleLink.LEAVE_KEY_NAME
+                + " returns to the prompt");
+            end = ConsoleLink.pump(raw.keys(), input, () -> guest.state() == Guest.State.RUNNING);
+        }
+        return switch (end) {
+            case LEFT -> "detached from guest " + id + "; it keeps running";
+            case INPUT_ENDED -> "the terminal closed; guest " + id + " keeps running";
+            case GUEST_ENDED -> "guest " + id + " ended: " + guest.outcome().toCompletableFuture().join().reason();
+        };
     }
 
     @Descriptor("run the demo: demo and demo-peer on the in-JVM switch 'demo', demo with a scratch disk; waits for it")

@@ -10,17 +10,22 @@ import org.lguest.api.guest.LaunchOptions;
 
 /**
  * What {@code lguest:launch} and {@code ./lguest run} ask for: an image, its
- * memory, and the virtio devices it gets besides the console and rng every
- * guest has: disks (image files) and network cards (on an in-JVM switch).
+ * memory, initrd and command line, and the virtio devices it gets besides the
+ * console and rng every guest has: disks (image files) and network cards (on
+ * an in-JVM switch).
  *
- * @param image a bundled image name or an ELF32 file
+ * @param image a bundled image name, or the path of a vmlinux or bzImage
  * @param memoryMiB guest RAM
+ * @param initrd the initrd file (it exists), or null
+ * @param commandLine the kernel command line, or null for the image name
  * @param disks disk image files, in the order given
  * @param switches the in-JVM switch of each network card, in the order given
  */
-record LaunchRequest(String image, int memoryMiB, List<Disk> disks, List<String> switches) {
+record LaunchRequest(String image, int memoryMiB, Path initrd, String commandLine, List<Disk> disks,
+        List<String> switches) {
     /** The arguments after the command's name. */
-    static final String SYNTAX = "IMAGE [--memory MIB] [--disk PATH[:ro]]... [--disk-ro PATH]... [--net SWITCH]...";
+    static final String SYNTAX = "IMAGE [--initrd FILE] [--append \"ARGS\"] [--memory MIB] [--disk FILE[:ro]]..."
+        + " [--disk-ro FILE]... [--net SWITCH]...";
     private static final String READ_ONLY_SUFFIX = ":ro";
 
     /** @param file the disk image (it exists) @param readOnly whether the guest may only read it */
@@ -33,7 +38,7 @@ record LaunchRequest(String image, int memoryMiB, List<Disk> disks, List<String>
     }
 
     static LaunchRequest of(String image, List<Disk> disks, List<String> switches) {
-        return new LaunchRequest(image, LaunchOptions.DEFAULT_MEMORY_MIB, disks, switches);
+        return new LaunchRequest(image, LaunchOptions.DEFAULT_MEMORY_MIB, null, null, disks, switches);
     }
 
     boolean hasDevices() {
@@ -41,7 +46,7 @@ record LaunchRequest(String image, int memoryMiB, List<Disk> disks, List<String>
     }
 
     LaunchOptions options(OutputStream console) {
-        return new LaunchOptions(image, memoryMiB, console);
+        return new LaunchOptions(image, memoryMiB, console, commandLine, initrd);
     }
 
     /**
@@ -52,12 +57,16 @@ record LaunchRequest(String image, int memoryMiB, List<Disk> disks, List<String>
     static LaunchRequest parse(List<String> words) {
         String image = null;
         int memory = LaunchOptions.DEFAULT_MEMORY_MIB;
+        Path initrd = null;
+        String commandLine = null;
         List<Disk> disks = new ArrayList<>();
         List<String> switches = new ArrayList<>();
         for (int i = 0; i < words.size(); i++) {
             String word = words.get(i);
             switch (word) {
                 case "-m", "--memory" -> memory = memory(value(words, ++i, word, "a size in MiB"));
+                case "--initrd" -> initrd = existingFile(value(words, ++i, word, "an initrd file"), "initrd");
+                case "--append" -> commandLine = value(words, ++i, word, "the kernel command line (quote it)");
                 case "--disk" -> disks.add(disk(value(words, ++i, word, "a disk image file"), false));
                 case "--disk-ro" -> disks.add(disk(value(words, ++i, word, "a disk image file"), true));
                 case "--net" -> switches.add(switchName(value(words, ++i, word, "the name of an in-JVM switch")));
@@ -72,7 +81,7 @@ record LaunchRequest(String image, int memoryMiB, List<Disk> disks, List<String>
         if (image == null || image.isBlank()) {
             throw new IllegalArgumentException("which image? arguments: " + SYNTAX + " (see lguest:images)");
         }
-        return new LaunchRequest(image, memory, disks, switches);
+        return new LaunchRequest(image, memory, initrd, commandLine, disks, switches);
     }
 
     private static String value(List<String> words, int at, String option, String what) {
@@ -100,6 +109,14 @@ record LaunchRequest(String image, int memoryMiB, List<Disk> disks, List<String>
                 + name + "'");
         }
         return new Disk(file, ro);
+    }
+
+    private static Path existingFile(String name, String what) {
+        Path file = Path.of(name).toAbsolutePath().normalize();
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("no " + what + " file " + file);
+        }
+        return file;
     }
 
     private static String switchName(String name) {

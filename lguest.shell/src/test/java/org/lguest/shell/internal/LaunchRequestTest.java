@@ -29,9 +29,23 @@ class LaunchRequestTest {
     @Test
     void anImageAloneHasNoDevicesAndTheDefaultMemory() {
         LaunchRequest request = parse("hello");
-        assertEquals(new LaunchRequest("hello", LaunchOptions.DEFAULT_MEMORY_MIB, List.of(), List.of()), request);
+        assertEquals(new LaunchRequest("hello", LaunchOptions.DEFAULT_MEMORY_MIB, null, null, List.of(), List.of()), request);
         assertFalse(request.hasDevices());
         assertEquals("hello", request.options(System.out).image());
+        assertEquals("hello", request.options(System.out).commandLine());
+    }
+
+    @Test
+    void aKernelWithAnInitrdAndACommandLine() throws IOException {
+        Path initrd = Files.createFile(dir.resolve("initrd.img"));
+        LaunchRequest request = parse("vmlinux", "--initrd", initrd.toString(), "--append", "root=/dev/vda  quiet");
+        LaunchOptions options = request.options(System.out);
+        assertEquals(initrd, options.initrd());
+        assertEquals("root=/dev/vda  quiet", options.commandLine());
+        assertTrue(refusal("vmlinux", "--initrd", dir.resolve("nope").toString()).contains("no initrd file"));
+        assertTrue(refusal("vmlinux", "--append").contains("--append needs the kernel command line"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+            () -> parse("vmlinux", "--append", "x".repeat(3000)).options(System.out)).getMessage().contains("at most 2047"));
     }
 
     @Test

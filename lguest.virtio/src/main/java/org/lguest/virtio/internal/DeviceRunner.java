@@ -7,12 +7,15 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.lguest.api.device.Eventfd;
 
 /**
- * The thread that serves one device of one guest. Each queue has its own
- * {@link Eventfd}, attached by the Launcher at the queue's notification
- * address, so a guest's notification reaches this thread without passing
- * through the Launcher. A small virtual thread per queue waits on its
- * eventfd (an eventfd has no select) and marks the queue pending; the
- * device thread serves pending queues one at a time.
+ * The thread that serves one device of one guest. The device has one
+ * notification register for all its queues (as lguest's did), so one
+ * {@link Eventfd}, the doorbell: the Launcher attaches it at that register's
+ * address and the Host signals it when the guest writes there, without the
+ * Launcher. A signal cannot say which queue, so it marks them all pending
+ * (serving a queue with nothing new costs one index read); a notification
+ * the Launcher emulated names its queue and marks just that one. A small
+ * virtual thread waits on the doorbell; the device thread serves pending
+ * queues one at a time.
  * <p>
  * The transport {@linkplain #pause() pauses} the runner for a reset or to
  * detach the device: that waits until the device is between two
@@ -28,9 +31,9 @@ final class DeviceRunner {
         void afterRound();
     }
 
-    private final Eventfd[] eventfds;
+    private final Eventfd doorbell = new Eventfd();
     private final Thread thread;
-    private final Thread[] waiters;
+    private final Thread waiter;
     private final Work work;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -42,28 +45,30 @@ final class DeviceRunner {
 
     DeviceRunner(String name, int queues, Work work) {
         this.work = work;
-        this.eventfds = new Eventfd[queues];
         this.pending = new boolean[queues];
-        this.waiters = new Thread[queues];
-        for (int q = 0; q < queues; q++) {
-            eventfds[q] = new Eventfd();
-        }
         this.thread = Thread.ofPlatform().name(name).daemon().unstarted(this::loop);
-        for (int q = 0; q < queues; q++) {
-            int queue = q;
-            waiters[q] = Thread.ofVirtual().name(name + "-q" + q).unstarted(() -> await(queue));
-        }
+        this.waiter = Thread.ofVirtual().name(name + "-doorbell").unstarted(this::await);
     }
 
     void start() {
         thread.start();
-        for (Thread waiter : waiters) {
-            waiter.start();
-        }
+        waiter.start();
     }
 
-    Eventfd eventfd(int queue) {
-        return eventfds[queue];
+    /** The eventfd that marks every queue pending. */
+    Eventfd doorbell() {
+        return doorbell;
+    }
+
+    private void kickAll() {
+        lock.lock();
+        try {
+            java.util.Arrays.fill(pending, true);
+            anyPending = pending.length > 0;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Marks a queue pending; it is served once the runner is running. */
@@ -131,15 +136,11 @@ final class DeviceRunner {
         } finally {
             lock.unlock();
         }
-        for (Eventfd eventfd : eventfds) {
-            eventfd.close();
-        }
+        doorbell.close();
         if (Thread.currentThread() != thread) {
             join(thread);
         }
-        for (Thread waiter : waiters) {
-            join(waiter);
-        }
+        join(waiter);
     }
 
     private static void join(Thread t) {
@@ -150,11 +151,10 @@ final class DeviceRunner {
         }
     }
 
-    private void await(int queue) {
-        Eventfd eventfd = eventfds[queue];
+    private void await() {
         try {
-            while (eventfd.read() != 0) {
-                kick(queue);
+            while (doorbell.read() != 0) {
+                kickAll();
             }
         } catch (InterruptedException e) {
             // closing

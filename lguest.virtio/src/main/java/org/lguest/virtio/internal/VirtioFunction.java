@@ -18,10 +18,12 @@ import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.api.virtio.VirtioGuest;
 
 /**
- * One virtio-pci function (virtio 1.0, 4.1): its PCI configuration space
- * with the virtio vendor capabilities, and BAR0, one page holding the common
- * configuration, the ISR byte, a notification register per queue and the
- * device-specific configuration. It keeps everything the guest's device
+ * One virtio-pci function (virtio 1.0, 4.1) laid out as lguest's 4.x
+ * Launcher laid it out, so a Linux guest finds what it expects: PCI
+ * configuration space with the virtio vendor capabilities, and BAR0, the
+ * smallest power of two that holds the common configuration (0), one
+ * notification register for all queues (56), the ISR byte (58) and the
+ * device-specific configuration (60). It keeps everything the guest's device
  * must keep (status, features, queues and their positions, the device's
  * {@link DeviceContext#state() state}); the {@link VirtioDevice} service
  * attached to it can come and go.
@@ -34,16 +36,21 @@ import org.lguest.api.virtio.VirtioGuest;
 final class VirtioFunction implements SplitVirtqueue.Host {
     private static final System.Logger LOG = System.getLogger(VirtioFunction.class.getName());
 
-    /** BAR0 layout: one page per function. */
-    static final int BAR_SIZE = 0x1000;
-    static final int COMMON_OFFSET = 0x000;
-    static final int COMMON_SIZE = 0x38;
-    static final int ISR_OFFSET = 0x100;
-    static final int NOTIFY_OFFSET = 0x200;
-    static final int NOTIFY_MULTIPLIER = 4;
-    static final int DEVICE_OFFSET = 0x400;
-    static final int MAX_CONFIG_SIZE = BAR_SIZE - DEVICE_OFFSET;
-    static final int MAX_QUEUES = (DEVICE_OFFSET - NOTIFY_OFFSET) / NOTIFY_MULTIPLIER;
+    /** BAR0 layout, the same for every device; only the device configuration's length varies. */
+    static final int COMMON_OFFSET = 0;
+    static final int COMMON_SIZE = 56;
+    static final int NOTIFY_OFFSET = 56;
+    static final int NOTIFY_SIZE = 2;
+    /** Every queue's queue_notify_off is 0 and the multiplier 0: one register, the queue index written to it. */
+    static final int NOTIFY_MULTIPLIER = 0;
+    static final int ISR_OFFSET = 58;
+    static final int DEVICE_OFFSET = 60;
+    /** Keeps a BAR0 within a page. */
+    static final int MAX_CONFIG_SIZE = 4096 - DEVICE_OFFSET;
+    /** queue_select is 16 bits wide; a bound well below keeps a runaway device description out. */
+    static final int MAX_QUEUES = 1024;
+    /** Configuration space the function emulates: the header and capabilities, up to the window's data dword. */
+    static final int CONFIG_SPACE = 0x98;
 
     /** Capabilities in PCI configuration space. */
     static final int CAP_COMMON = 0x40;
@@ -85,6 +92,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     final int slot;
     final int irq;
     final long bar0;
+    final int barSize;
     final String name;
     final int type;
     private final long offered;
@@ -93,7 +101,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     private final VirtioGuest guest;
     private final GuestRam ram;
     private final InterruptSink interrupts;
-    private final byte[] config = new byte[256];
+    private final byte[] config = new byte[CONFIG_SPACE];
     private final SplitVirtqueue[] queues;
     private final DeviceRunner runner;
     private final ConcurrentMap<String, Object> state = new ConcurrentHashMap<>();
@@ -112,8 +120,8 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     private long driverFeatures;
     private int status;
     private int queueSelect;
-    // PCI configuration written by the driver (under the lock).
-    private int barWritten;
+    // PCI configuration written by the driver (under the lock): BAR0 to BAR5, then the expansion ROM.
+    private final int[] bars = new int[7];
 
     VirtioFunction(int slot, int irq, long bar0, VirtioDevice device, VirtioGuest guest, GuestRam ram, InterruptSink interrupts) {
         this.slot = slot;
@@ -137,7 +145,11 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         for (int q = 0; q < queues.length; q++) {
             queues[q] = new SplitVirtqueue(this, q, queueSizes[q]);
         }
-        this.barWritten = (int) bar0;
+        this.barSize = barSize(configSize);
+        if (bar0 % 16 != 0) {
+            throw new IllegalArgumentException(String.format("%s: BAR0 at %#x is not 16-byte aligned", name, bar0));
+        }
+        bars[0] = (int) bar0;
         buildConfigSpace();
         this.runner = new DeviceRunner("lguest-virtio-" + guest.id() + "-" + name, queues.length, new DeviceRunner.Work() {
             @Override
@@ -157,6 +169,11 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         this.session = attachSession(device);
     }
 
+    /** The smallest power of two that holds the registers and {@code configSize} bytes of device configuration. */
+    static int barSize(int configSize) {
+        return Integer.highestOneBit(DEVICE_OFFSET + configSize - 1) << 1;
+    }
+
     // ---- PCI configuration space ----
 
     private void buildConfigSpace() {
@@ -167,24 +184,24 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         int[] classCode = switch (type) {
             case Virtio.ID_NET -> new int[] {0x02, 0x00};
             case Virtio.ID_BLOCK -> new int[] {0x01, 0x80};
-            case Virtio.ID_CONSOLE -> new int[] {0x07, 0x80};
+            case Virtio.ID_CONSOLE -> new int[] {0x07, 0x00};
             default -> new int[] {0xFF, 0x00};
         };
         config[0x0A] = (byte) classCode[1];
         config[0x0B] = (byte) classCode[0];
-        put16(0x2C, Virtio.PCI_VENDOR_ID);
-        put16(0x2E, 0x40 + type);
+        put16(0x2E, 0x40); // subsystem vendor 0, subsystem 0x40: what lguest gave every device
         config[0x34] = (byte) CAP_COMMON;
         config[0x3C] = (byte) irq;
-        config[0x3D] = 1; // INTA#: lguest's interrupt is the line above
+        // Interrupt pin 0: the guest's lguest hook takes the line above as the interrupt, no pin routing.
+        // The chain skips 0x74 on its way to the window and comes back to it last, as lguest's did.
         capability(CAP_COMMON, CFG_COMMON, CAP_NOTIFY, 16, COMMON_OFFSET, COMMON_SIZE);
-        capability(CAP_NOTIFY, CFG_NOTIFY, CAP_ISR, 20, NOTIFY_OFFSET, Math.max(2, NOTIFY_MULTIPLIER * queues.length));
+        capability(CAP_NOTIFY, CFG_NOTIFY, CAP_ISR, 20, NOTIFY_OFFSET, NOTIFY_SIZE);
         put32(CAP_NOTIFY + 16, NOTIFY_MULTIPLIER);
-        capability(CAP_ISR, CFG_ISR, configSize > 0 ? CAP_DEVICE : CAP_PCI_CFG, 16, ISR_OFFSET, 1);
+        capability(CAP_ISR, CFG_ISR, CAP_PCI_CFG, 16, ISR_OFFSET, 1);
         if (configSize > 0) {
-            capability(CAP_DEVICE, CFG_DEVICE, CAP_PCI_CFG, 16, DEVICE_OFFSET, configSize);
+            capability(CAP_DEVICE, CFG_DEVICE, 0, 16, DEVICE_OFFSET, configSize);
         }
-        capability(CAP_PCI_CFG, CFG_PCI, 0, 20, 0, 0);
+        capability(CAP_PCI_CFG, CFG_PCI, configSize > 0 ? CAP_DEVICE : 0, 20, 0, 0);
     }
 
     private void capability(int at, int cfgType, int next, int length, int offset, int size) {
@@ -211,7 +228,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         return (config[at] & 0xFF) | (config[at + 1] & 0xFF) << 8 | (config[at + 2] & 0xFF) << 16 | (config[at + 3] & 0xFF) << 24;
     }
 
-    /** A read of configuration space at {@code offset} (any alignment; bytes past 255 read as 0). */
+    /** A read of configuration space at {@code offset} (any alignment; bytes past the emulated space read all ones). */
     synchronized long configRead(int offset, int size) {
         if (offset < WINDOW_DATA + 4 && offset + size > WINDOW_DATA) {
             windowRead();
@@ -224,35 +241,81 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     }
 
     private int configByte(int at) {
-        if (at < 0 || at > 255) {
-            return 0;
+        if (at < 0 || at >= CONFIG_SPACE) {
+            return 0xFF;
         }
-        if (at >= 0x10 && at < 0x14) {
-            int bar = (barWritten & 0xFFFF_F000) == 0xFFFF_F000 ? -BAR_SIZE : (int) bar0;
-            return (bar >>> (8 * (at - 0x10))) & 0xFF;
+        int bar = barIndex(at);
+        if (bar >= 0) {
+            return (bars[bar] >>> (8 * (at & 3))) & 0xFF;
         }
         return config[at] & 0xFF;
     }
 
-    /** A write to configuration space: the writable registers change, the rest ignore it. */
-    synchronized void configWrite(int offset, int size, long value) {
-        boolean window = false;
-        for (int i = 0; i < size; i++) {
-            int at = offset + i;
-            byte b = (byte) (value >>> (8 * i));
-            if (at == 0x04 || at == 0x05 || at == 0x0C || at == 0x0D) {
-                config[at] = b; // command, cache line size, latency timer
-            } else if (at >= 0x10 && at < 0x14) {
-                int shift = 8 * (at - 0x10);
-                barWritten = (barWritten & ~(0xFF << shift)) | ((b & 0xFF) << shift);
-            } else if (at >= CAP_PCI_CFG + 4 && at < CAP_PCI_CFG + 20 && (at < CAP_PCI_CFG + 5 || at >= CAP_PCI_CFG + 8)) {
-                config[at] = b; // the window's bar, offset, length and data
-                window |= at >= WINDOW_DATA;
+    /** Which of BAR0..5 (0..5) or the ROM (6) holds configuration byte {@code at}; -1 for none. */
+    private static int barIndex(int at) {
+        if (at >= 0x10 && at < 0x28) {
+            return (at - 0x10) / 4;
+        }
+        return at >= 0x30 && at < 0x34 ? 6 : -1;
+    }
+
+    /**
+     * A write to configuration space. What lguest let a driver write: the
+     * BARs (BAR0 keeps only the bits above its size, so the all-ones probe
+     * reads back the size; the device stays where it was put), cache line
+     * size and latency timer, the window capability's bar, offset, length
+     * and data. 16-bit command writes are taken and ignored. Anything else
+     * lguest counted a broken driver: the device is marked broken (until a
+     * reset) and the answer is false.
+     */
+    synchronized boolean configWrite(int offset, int size, long value) {
+        if (!takeConfigWrite(offset, size, value)) {
+            broken(String.format("the driver wrote %d byte(s) at configuration offset %#x, which it may not", size, offset));
+            return false;
+        }
+        return true;
+    }
+
+    private boolean takeConfigWrite(int offset, int size, long value) {
+        if (offset < 0 || offset % size != 0 || offset + size > CONFIG_SPACE) {
+            return false;
+        }
+        int dword = offset & ~3;
+        if (dword == 0x04 && offset == 0x04 && size == 2) {
+            return true; // command: memory decoding is always on
+        }
+        int bar = barIndex(offset);
+        if (bar >= 0) {
+            int shift = 8 * (offset & 3);
+            int mask = (int) Le.mask(size) << shift;
+            int merged = (bars[bar] & ~mask) | ((int) value << shift & mask);
+            bars[bar] = bar == 0 ? merged & -barSize : merged;
+            return true;
+        }
+        if (dword == 0x0C) {
+            for (int i = 0; i < size && offset + i < 0x0E; i++) {
+                config[offset + i] = (byte) (value >>> (8 * i)); // cache line size and latency timer only
             }
+            return true;
         }
-        if (window) {
-            windowWrite();
+        if (dword == CAP_PCI_CFG + 4) {
+            if (offset == dword) {
+                config[offset] = (byte) value; // the window's bar; its padding stays 0
+            }
+            return true;
         }
+        if (dword != CAP_PCI_CFG + 8 && dword != CAP_PCI_CFG + 12 && dword != WINDOW_DATA) {
+            return false;
+        }
+        for (int i = 0; i < size; i++) {
+            config[offset + i] = (byte) (value >>> (8 * i)); // the window's offset, length or data
+        }
+        if (dword == WINDOW_DATA && !windowWrite()) {
+            broken(String.format("the PCI_CFG window (bar %d, offset %#x, length %d) is not 1, 2 or 4 aligned bytes inside BAR0",
+                config[CAP_PCI_CFG + 4] & 0xFF, get32(CAP_PCI_CFG + 8), get32(CAP_PCI_CFG + 12)));
+            return false;
+        }
+        return true;
     }
 
     /** The VIRTIO_PCI_CAP_PCI_CFG window: {@code length} bytes at {@code offset} of the BAR, or -1 when invalid. */
@@ -261,7 +324,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         int offset = get32(CAP_PCI_CFG + 8);
         int length = get32(CAP_PCI_CFG + 12);
         if (bar != 0 || (length != 1 && length != 2 && length != 4) || offset < 0 || offset % length != 0
-            || offset > BAR_SIZE - length) {
+            || offset > barSize - length) {
             return -1;
         }
         return length;
@@ -274,11 +337,14 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         }
     }
 
-    private void windowWrite() {
+    /** The data dword was written: the same write to BAR0; false when the window points nowhere valid. */
+    private boolean windowWrite() {
         int length = windowLength();
-        if (length > 0) {
-            barWrite(get32(CAP_PCI_CFG + 8), length, get32(WINDOW_DATA) & Le.mask(length));
+        if (length < 0) {
+            return false;
         }
+        barWrite(get32(CAP_PCI_CFG + 8), length, get32(WINDOW_DATA) & Le.mask(length));
+        return true;
     }
 
     // ---- BAR0 ----
@@ -288,7 +354,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         if (offset < COMMON_OFFSET + COMMON_SIZE) {
             return commonRead(offset, size);
         }
-        if (offset == ISR_OFFSET) {
+        if (offset == ISR_OFFSET && size == 1) {
             return isr.getAndSet(0); // reading clears it (4.1.4.5)
         }
         if (offset >= DEVICE_OFFSET && offset - DEVICE_OFFSET + size <= configSize) {
@@ -314,12 +380,13 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     synchronized void barWrite(int offset, int size, long value) {
         if (offset < COMMON_OFFSET + COMMON_SIZE) {
             commonWrite(offset, size, value);
-        } else if (offset >= NOTIFY_OFFSET && offset < NOTIFY_OFFSET + NOTIFY_MULTIPLIER * queues.length) {
-            notifyQueue((offset - NOTIFY_OFFSET) / NOTIFY_MULTIPLIER);
+        } else if (offset == NOTIFY_OFFSET) {
+            notifyQueue(size, value);
         } else if (offset >= DEVICE_OFFSET && offset - DEVICE_OFFSET + size <= configSize
             && (size == 1 || size == 2 || size == 4)) {
+            // Whatever the status: a kernel's early console writes emerg_wr before any driver has touched the device.
             DeviceSession s = session;
-            if (s != null && (status & Virtio.STATUS_DRIVER) != 0) {
+            if (s != null) {
                 try {
                     s.writeConfig(offset - DEVICE_OFFSET, size, (int) value);
                 } catch (RuntimeException | LinkageError e) {
@@ -329,19 +396,29 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         }
     }
 
-    /** A notification through BAR0: the same eventfd the Host signals for {@code LHCALL_NOTIFY}. */
-    void notifyQueue(int queue) {
-        if (queue >= 0 && queue < queues.length) {
-            runner.eventfd(queue).signal(1);
+    /**
+     * The driver wrote a queue index to the notification register and the
+     * Launcher emulated it: that queue is served. The register is 16 bits;
+     * another width or a queue the device does not have is a driver bug.
+     */
+    private void notifyQueue(int size, long value) {
+        if (size != NOTIFY_SIZE) {
+            broken("a " + size + "-byte write to the notification register (it is 2 bytes)");
+        } else if (value >= queues.length) {
+            broken("notification of queue " + value + "; the device has " + queues.length);
+        } else {
+            runner.kick((int) value);
         }
     }
 
-    long notifyAddress(int queue) {
-        return bar0 + NOTIFY_OFFSET + (long) NOTIFY_MULTIPLIER * queue;
+    /** The notification register's guest-physical address, the same for every queue. */
+    long notifyAddress() {
+        return bar0 + NOTIFY_OFFSET;
     }
 
-    Eventfd eventfd(int queue) {
-        return runner.eventfd(queue);
+    /** What the Host signals for a write to {@link #notifyAddress()}: it does not decode the queue, so all are looked at. */
+    Eventfd doorbell() {
+        return runner.doorbell();
     }
 
     int queueCount() {
@@ -375,7 +452,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             image.set(Le.U16, QUEUE_SIZE, (short) q.size);
             image.set(Le.U16, QUEUE_MSIX_VECTOR, (short) NO_VECTOR);
             image.set(Le.U16, QUEUE_ENABLE, (short) (q.enabled ? 1 : 0));
-            image.set(Le.U16, QUEUE_NOTIFY_OFF, (short) q.index());
+            image.set(Le.U16, QUEUE_NOTIFY_OFF, (short) 0);
             image.set(Le.U64, QUEUE_DESC, q.descAddress);
             image.set(Le.U64, QUEUE_DRIVER, q.availAddress);
             image.set(Le.U64, QUEUE_DEVICE, q.usedAddress);

@@ -21,17 +21,14 @@ import org.lguest.api.virtio.VirtioGuest;
  * A guest's PCI bus, as lguest's last Launcher emulated it: configuration
  * mechanism #1 (the address register at 0xCF8, the data window at 0xCFC),
  * bus 0, function 0 of each device. Device 0 is a host bridge; the virtio
- * devices follow from device 1, each with a one-page memory BAR0 in the
- * device region ({@code mmioBase} + (n - 1) pages) and interrupt
- * {@code firstIrq} + (n - 1).
+ * devices follow from device 1, each with interrupt {@code firstIrq} + (n - 1)
+ * and a memory BAR0 of its own power-of-two size, packed upward from
+ * {@code mmioBase} in device order.
  */
 public final class VirtioPciBus implements VirtioBus {
     /** Device numbers on bus 0: 5 bits, the host bridge takes the first. */
     static final int MAX_DEVICES = 31;
     private static final int ENABLE = 0x8000_0000;
-    /** The host bridge's identity: Red Hat's generic PCI host bridge ids. */
-    private static final int BRIDGE_VENDOR = 0x1B36;
-    private static final int BRIDGE_DEVICE = 0x0008;
 
     private final VirtioGuest guest;
     private final List<VirtioFunction> functions;
@@ -59,7 +56,11 @@ public final class VirtioPciBus implements VirtioBus {
             throw new IllegalArgumentException(String.format(
                 "the device region must start page-aligned at or past the end of RAM (%#x), not at %#x", ram.size(), mmioBase));
         }
-        long end = mmioBase + (long) devices.size() * VirtioFunction.BAR_SIZE;
+        long end = mmioBase;
+        for (VirtioDevice d : devices) {
+            int size = VirtioFunction.barSize(Math.clamp(d.configSize(), 0, VirtioFunction.MAX_CONFIG_SIZE));
+            end = align(end, size) + size;
+        }
         if (end > GuestMachine.HOST_AREA_BASE) {
             throw new IllegalArgumentException(String.format(
                 "the device region %#x-%#x runs into the host area at %#x", mmioBase, end, GuestMachine.HOST_AREA_BASE));
@@ -71,6 +72,7 @@ public final class VirtioPciBus implements VirtioBus {
         this.mmioBase = mmioBase;
         this.mmioEnd = end;
         List<VirtioFunction> built = new ArrayList<>();
+        long bar = mmioBase;
         try {
             for (int i = 0; i < devices.size(); i++) {
                 VirtioDevice d = devices.get(i);
@@ -79,8 +81,10 @@ public final class VirtioPciBus implements VirtioBus {
                         throw new IllegalArgumentException("two devices named " + d.name());
                     }
                 }
-                built.add(new VirtioFunction(i + 1, firstIrq + i, mmioBase + (long) i * VirtioFunction.BAR_SIZE, d, guest,
-                    ram, interrupts));
+                bar = align(bar, VirtioFunction.barSize(Math.clamp(d.configSize(), 0, VirtioFunction.MAX_CONFIG_SIZE)));
+                VirtioFunction f = new VirtioFunction(i + 1, firstIrq + i, bar, d, guest, ram, interrupts);
+                built.add(f);
+                bar += f.barSize;
             }
         } catch (RuntimeException e) {
             built.forEach(VirtioFunction::close);
@@ -89,11 +93,23 @@ public final class VirtioPciBus implements VirtioBus {
         this.functions = List.copyOf(built);
         Map<Long, Eventfd> addresses = new LinkedHashMap<>();
         for (VirtioFunction f : functions) {
-            for (int q = 0; q < f.queueCount(); q++) {
-                addresses.put(f.notifyAddress(q), f.eventfd(q));
+            if (f.queueCount() > 0) {
+                addresses.put(f.notifyAddress(), f.doorbell());
             }
         }
         this.notify = Collections.unmodifiableMap(addresses);
+    }
+
+    /**
+     * Where a BAR of {@code size} bytes goes at or after {@code address}.
+     * lguest packed them without aligning; but a BAR keeps only the bits
+     * above its size, so a guest that writes back what it read after
+     * probing would move an unaligned BAR onto its neighbour. Console,
+     * disks and cards all take 128 bytes and the rng 64 comes after them,
+     * so their addresses are lguest's all the same.
+     */
+    private static long align(long address, int size) {
+        return (address + size - 1) & -(long) size;
     }
 
     public VirtioGuest guest() {
@@ -156,10 +172,8 @@ public final class VirtioPciBus implements VirtioBus {
             }
             int device = addressedDevice(address);
             VirtioFunction f = function(device);
-            if (f != null) {
-                f.configWrite((address & 0xFC) + (port - CONFIG_DATA), size, value);
-            }
-            return device >= 0; // writes to the bridge or to nothing are ignored, as on hardware
+            // Nothing in the bridge is writable, and a write where no function answers is a bad one too (lguest: #GP).
+            return f != null && f.configWrite((address & 0xFC) + (port - CONFIG_DATA), size, value);
         }
         return false;
     }
@@ -176,19 +190,16 @@ public final class VirtioPciBus implements VirtioBus {
         return device >= 1 && device <= functions.size() ? functions.get(device - 1) : null;
     }
 
-    /** The host bridge: identity and class only (class 06, subclass 00). */
+    /**
+     * The host bridge: zeros but for its class (06, subclass 00). Vendor 0
+     * keeps it out of Linux's device list; the class is what Linux's check
+     * that mechanism #1 works looks for on bus 0.
+     */
     private static long bridgeRead(int offset, int size) {
         long value = 0;
         for (int i = 0; i < size; i++) {
             int at = offset + i;
-            int b = switch (at) {
-                case 0x00 -> BRIDGE_VENDOR & 0xFF;
-                case 0x01 -> BRIDGE_VENDOR >>> 8;
-                case 0x02 -> BRIDGE_DEVICE & 0xFF;
-                case 0x03 -> BRIDGE_DEVICE >>> 8;
-                case 0x0B -> 0x06;
-                default -> 0;
-            };
+            int b = at >= VirtioFunction.CONFIG_SPACE ? 0xFF : at == 0x0B ? 0x06 : 0;
             value |= (long) b << (8 * i);
         }
         return value;
@@ -215,9 +226,13 @@ public final class VirtioPciBus implements VirtioBus {
         if (!ownsMmio(address) || !(size == 1 || size == 2 || size == 4 || size == 8)) {
             return null;
         }
-        VirtioFunction f = functions.get((int) ((address - mmioBase) / VirtioFunction.BAR_SIZE));
-        long offset = address - f.bar0;
-        return offset + size <= VirtioFunction.BAR_SIZE ? f : null;
+        for (VirtioFunction f : functions) {
+            long offset = address - f.bar0;
+            if (offset >= 0 && offset < f.barSize) {
+                return offset + size <= f.barSize ? f : null;
+            }
+        }
+        return null;
     }
 
     @Override

@@ -84,6 +84,48 @@ class ConsoleDeviceTest {
         assertEquals(0, dev.config(4, 4), "max_nr_ports without multiport");
     }
 
+    /** A Linux 4.x kernel's early console, before any driver: conf1 ports only, one character per access. */
+    @Test
+    void theKernelsEarlyConsoleWritesThroughThePciCfgWindow() {
+        long device1 = 0x8000_0000L | 1 << 11;
+        bus.ioWrite(0xCF8, 4, device1);
+        assertEquals(0x1043_1AF4L, bus.ioRead(0xCFC, 4), "the console at 00:01.0");
+        int deviceCfg = -1;
+        int window = -1;
+        bus.ioWrite(0xCF8, 4, device1 | 0x34);
+        int at = (int) bus.ioRead(0xCFC, 1);
+        while (at != 0) {
+            bus.ioWrite(0xCF8, 4, device1 | at);
+            long head = bus.ioRead(0xCFC, 4);
+            int type = (int) (head >>> 24);
+            bus.ioWrite(0xCF8, 4, device1 | (at + 4));
+            int bar = (int) bus.ioRead(0xCFC, 1);
+            if (type == 4 && bar == 0) {
+                bus.ioWrite(0xCF8, 4, device1 | (at + 12));
+                assertTrue(bus.ioRead(0xCFC, 4) >= 12, "room for emerg_wr");
+                bus.ioWrite(0xCF8, 4, device1 | (at + 8));
+                deviceCfg = (int) bus.ioRead(0xCFC, 4);
+            } else if (type == 5) {
+                window = at;
+            }
+            at = (int) ((head >>> 8) & 0xFF);
+        }
+        assertEquals(60, deviceCfg);
+        assertEquals(0x84, window);
+        for (byte c : "Linux version 4.9\n".getBytes(StandardCharsets.US_ASCII)) {
+            bus.ioWrite(0xCF8, 4, device1 | (window + 4));
+            assertTrue(bus.ioWrite(0xCFC, 1, 0), "bar");
+            bus.ioWrite(0xCF8, 4, device1 | (window + 12));
+            assertTrue(bus.ioWrite(0xCFC, 4, 4), "length");
+            bus.ioWrite(0xCF8, 4, device1 | (window + 8));
+            assertTrue(bus.ioWrite(0xCFC, 4, deviceCfg + ConsoleDevice.EMERG_WR), "offset");
+            bus.ioWrite(0xCF8, 4, device1 | (window + 16));
+            assertTrue(bus.ioWrite(0xCFC, 4, c), "data");
+        }
+        assertEquals("Linux version 4.9\n", output());
+        assertEquals(0, dev.status(), "no driver was involved");
+    }
+
     @Test
     void consoleInputReachesTheGuest() throws Exception {
         DriverQueue rx = dev.start(0, 0)[ConsoleDevice.RECEIVE];
