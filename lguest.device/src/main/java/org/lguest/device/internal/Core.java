@@ -252,7 +252,8 @@ final class Core {
         if (manager == null) {
             if (!cpu.warnedNoEngine) {
                 cpu.warnedNoEngine = true;
-                LOG.log(Level.WARNING, "lguest: no page-table manager service: read() answers EAGAIN until one is present");
+                LOG.log(Level.WARNING, "lguest: no page-table manager service (is lguest.paging active? try 'lb lguest'):"
+                    + " read() answers EAGAIN until one is present");
             }
             return -Errno.EAGAIN;
         }
@@ -303,7 +304,8 @@ final class Core {
         if (backend == null) {
             if (!cpu.warnedNoEngine) {
                 cpu.warnedNoEngine = true;
-                LOG.log(Level.WARNING, "lguest: no vCPU backend service: read() answers EAGAIN until one is present");
+                LOG.log(Level.WARNING, "lguest: no vCPU backend service (is lguest.cpu.x86 active? try 'lb lguest';"
+                    + " it logs why it did not start): read() answers EAGAIN until one is present");
             }
             return -Errno.EAGAIN;
         }

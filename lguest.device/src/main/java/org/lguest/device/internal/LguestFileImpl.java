@@ -449,7 +449,8 @@ final class LguestFileImpl implements LguestFile {
     private int initGuestPagetable(Guest guest) {
         PageTableManager manager = host.pageTableManager();
         if (manager == null) {
-            LOG.log(Level.WARNING, "lguest: LHREQ_INITIALIZE refused with EAGAIN: no page-table manager service");
+            LOG.log(Level.WARNING, "lguest: LHREQ_INITIALIZE refused with EAGAIN: no page-table manager service"
+                + " (is lguest.paging active? try 'lb lguest')");
             return -Errno.EAGAIN;
         }
         int pages = host.settings().hostAreaPages();

@@ -161,7 +161,9 @@ final class RunningGuest implements Guest {
     // The CPU thread: initialize, then read until the guest ends.
     private void run(long entry) {
         long answer = Words.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
-        String refused = answer < 0 ? "LHREQ_INITIALIZE answered " + Errno.name((int) answer) : attachEventfds();
+        String refused = answer == -Errno.EAGAIN
+            ? "LHREQ_INITIALIZE answered EAGAIN: the Host has no page-table manager (is lguest.paging active? try 'lb lguest')"
+            : answer < 0 ? "LHREQ_INITIALIZE answered " + Errno.name((int) answer) : attachEventfds();
         initialized.complete(refused);
         if (refused != null) {
             finish(State.KILLED, refused);
@@ -191,7 +193,7 @@ final class RunningGuest implements Guest {
                 continue;
             }
             if (n == -Errno.EAGAIN) {
-                // No vCPU backend right now (one is being replaced): the guest waits, intact.
+                // No vCPU backend or page-table manager right now (one is being replaced): the guest waits, intact.
                 awaitBackend();
                 continue;
             }
@@ -253,7 +255,7 @@ final class RunningGuest implements Guest {
         if (!waitingForBackend) {
             waitingForBackend = true;
             System.getLogger(RunningGuest.class.getName()).log(System.Logger.Level.WARNING,
-                "guest " + id + " waits for a vCPU backend (is lguest.cpu.x86 active?)");
+                "guest " + id + " waits: the Host has no vCPU backend or no page-table manager (its warning says which)");
         }
         try {
             Thread.sleep(BACKEND_RETRY_MILLIS);

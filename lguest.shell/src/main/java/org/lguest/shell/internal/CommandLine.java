@@ -1,17 +1,26 @@
 package org.lguest.shell.internal;
 
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.UndeclaredThrowableException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
+import org.apache.felix.service.command.Job;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.LaunchException;
 import org.osgi.framework.Bundle;
@@ -53,6 +62,8 @@ public class CommandLine implements FrameworkListener {
     static final String VERBOSE = "lguest.verbose";
 
     private static final long LAUNCHER_WAIT_SECONDS = 30;
+    /** How long the modes wait for FileInstall to take up deploy/ and etc/. */
+    private static final Duration DROP_IN_WAIT = Duration.ofSeconds(30);
     private static final long BUNDLE_POLL_MILLIS = 20;
 
     @Reference
@@ -62,8 +73,26 @@ public class CommandLine implements FrameworkListener {
     @Reference
     private GuestCommands lguestCommands;
 
+    @Reference
+    private BundleCommands bundleCommands;
+
+    @Reference
+    private ConfigCommands configCommands;
+
     /** Guest consoles go to the process's standard output, as for lguest:launch. */
     private static final OutputStream CONSOLE = GuestCommands.CONSOLE;
+    /*
+     * The process's own standard streams, not System.out and System.err: once
+     * Gogo runs, those are its per-thread streams, which write to whatever the
+     * running session's streams are. A session made with them writes into
+     * itself: every command that prints (echo, help, a log line on stderr)
+     * recursed until the stack overflowed.
+     */
+    private static final PrintStream STDOUT = new PrintStream(new FileOutputStream(FileDescriptor.out), true,
+        StandardCharsets.UTF_8);
+    private static final PrintStream STDERR = new PrintStream(new FileOutputStream(FileDescriptor.err), true,
+        StandardCharsets.UTF_8);
+    private static final InputStream STDIN = new FileInputStream(FileDescriptor.in);
 
     private final AtomicBoolean started = new AtomicBoolean();
     private BundleContext context;
@@ -104,6 +133,7 @@ public class CommandLine implements FrameworkListener {
             return;
         }
         Thread.ofPlatform().name("lguest-command-line").start(() -> {
+            DropIns.await(context, DROP_IN_WAIT, System.err);
             int status;
             if (context.getProperty(VERBOSE) != null) {
                 awaitBundlesStarted();
@@ -112,7 +142,7 @@ public class CommandLine implements FrameworkListener {
             if (script != null) {
                 // A script may launch guests at once: give the Launcher its time to come up.
                 awaitStarter(null);
-                status = runCommands(script, processor, System.out, System.err);
+                status = runCommands(script, processor, STDOUT, STDERR);
             } else if (run.strip().equals(DemoScenario.DEMO)) {
                 status = runDemo(System.err);
             } else {
@@ -129,6 +159,7 @@ public class CommandLine implements FrameworkListener {
      */
     private void demoBesideTheShell() {
         PrintStream log = new PrintStream(CONSOLE, true, StandardCharsets.UTF_8);
+        DropIns.await(context, DROP_IN_WAIT, log);
         int status = runDemo(log);
         log.println(status == 0 ? "lguest: the demo powered off" : "lguest: the demo failed (see above)");
         log.println("lguest: 'help' lists the commands (ours start with lguest:), 'lguest:demo' runs the demo again,"
@@ -153,11 +184,22 @@ public class CommandLine implements FrameworkListener {
         System.exit(status);
     }
 
-    /** Runs each line; answers 0 when all succeed, 1 at the first failure. */
+    /**
+     * Runs each line; answers 0 when all succeed, 1 at the first failure. A
+     * line fails when it throws, or when a command in it ends with a non-zero
+     * status: Gogo's own commands (echo, sleep, cat...) print their error and
+     * set a status rather than throw, and the status is only seen by a job
+     * listener.
+     */
     static int runCommands(String script, CommandProcessor processor, PrintStream out, PrintStream err) {
-        CommandSession session = processor.createSession(System.in, out, err);
-        // As etc/gosh_profile does for the interactive shell: our commands first.
-        session.put("SCOPE", "lguest:gogo:*");
+        CommandSession session = processor.createSession(STDIN, out, err);
+        session.put("SCOPE", Scopes.ORDER);
+        AtomicInteger status = new AtomicInteger();
+        session.setJobListener((job, previous, current) -> {
+            if (current == Job.Status.Done && job.result() != null && job.result().error() != 0) {
+                status.compareAndSet(0, job.result().error());
+            }
+        });
         try {
             for (String line : script.split("[;\n]")) {
                 if (line.isBlank()) {
@@ -165,6 +207,11 @@ public class CommandLine implements FrameworkListener {
                 }
                 try {
                     Object result = session.execute(line.strip());
+                    if (status.get() != 0) {
+                        err.println("lguest: '" + line.strip() + "' failed with status " + status.get()
+                            + " (its message is above)");
+                        return 1;
+                    }
                     if (result != null) {
                         out.println(session.format(result, Converter.INSPECT));
                     }
@@ -296,13 +343,19 @@ public class CommandLine implements FrameworkListener {
         }
     }
 
-    /** The innermost cause's message: Gogo wraps command failures in reflection exceptions. */
+    /**
+     * The failure's own message: Gogo hands a command's exception over wrapped
+     * in reflection's, which say nothing; our commands' messages already carry
+     * their cause and what to do.
+     */
     static String describe(Throwable e) {
         Throwable cause = e;
-        while (cause.getCause() != null && cause.getCause() != cause) {
+        while (cause.getCause() != null && cause.getCause() != cause
+                && (cause instanceof InvocationTargetException || cause instanceof UndeclaredThrowableException
+                    || cause.getMessage() == null)) {
             cause = cause.getCause();
         }
         String message = cause.getMessage();
-        return message == null ? cause.getClass().getSimpleName() : message;
+        return message == null ? cause.toString() : message;
     }
 }
