@@ -29,8 +29,12 @@ import java.util.regex.Pattern;
  * </pre>
  */
 public final class LinuxBoot {
-    /** A busybox shell's prompt ("/ # ", "~ $ ") at the very end of what was printed so far. */
-    static final String DEFAULT_PROMPT = "[#$] $";
+    /**
+     * A busybox shell's prompt ("/ # ", "~ $ ") at the very end of what was
+     * printed so far, perhaps followed by the terminal queries an interactive
+     * ash sends (ESC [6n asks where the cursor is).
+     */
+    static final String DEFAULT_PROMPT = "[#$] (?:\\x1b\\[[0-9;?]*[A-Za-z])*$";
     static final String USAGE = "usage: ./bench --linux KERNEL [--initrd FILE] [--append \"ARGS\"] [--rounds N]"
         + " [--prompt REGEX] [--memory MIB]\n"
         + "  KERNEL: an i386 Linux 4.9 bzImage with LGUEST_GUEST (for our runtime, console hvc0) and an 8250 serial"

@@ -1,6 +1,7 @@
 package org.lguest.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +27,14 @@ class LinuxBootTest {
     void endsAtThePromptAndStopsTheProcess() throws Exception {
         double seconds = LinuxBoot.time(shell("printf 'Linux version 4.9\\r\\n'; printf '/ # '; exec sleep 600"));
         assertTrue(seconds >= 0 && seconds < 600, "stopped at the prompt, not at the end of the sleep: " + seconds);
+    }
+
+    @Test
+    void aPromptFollowedByAnInteractiveShellsCursorQueryStillCounts() {
+        Pattern prompt = Pattern.compile(LinuxBoot.DEFAULT_PROMPT);
+        assertTrue(prompt.matcher("Enter 'help'\r\n\r\n/ # \u001b[6n").find());
+        assertTrue(prompt.matcher("~ $ ").find());
+        assertFalse(prompt.matcher("/ # echo hi").find(), "only at the very end");
     }
 
     @Test
