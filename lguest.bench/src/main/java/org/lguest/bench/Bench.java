@@ -35,7 +35,7 @@ import org.lguest.launcher.internal.Launcher;
  * highest ratio of the blocks.
  *
  * <pre>
- * java --enable-native-access=ALL-UNNAMED -cp ... org.lguest.bench.Bench [--quick] [--only 1,3] [--results FILE]
+ * java --enable-native-access=ALL-UNNAMED -cp ... org.lguest.bench.Bench [--quick] [--only 1,3] [--results FILE] [--tsv FILE]
  * </pre>
  */
 public final class Bench {
@@ -49,9 +49,10 @@ public final class Bench {
      */
     private record Sizes(int blocks, int rounds, int warmRounds, int hcalls, int computeSteps, int launches, int fillPages,
             int fillRounds, int switches, int switchRounds, int virtioBlocks, int virtioRounds, int diskMiB, int flushMiB,
-            int pingPongs, int bursts, int notifies) {
-        static final Sizes FULL = new Sizes(6, 10, 2, 100_000, 20_000_000, 12, 4096, 8, 3000, 6, 10, 4, 64, 8, 1000, 200, 10_000);
-        static final Sizes QUICK = new Sizes(2, 3, 1, 20_000, 5_000_000, 3, 512, 4, 500, 3, 3, 2, 16, 2, 300, 50, 3000);
+            int pingPongs, int bursts, int notifies, int stores) {
+        static final Sizes FULL = new Sizes(6, 10, 2, 100_000, 20_000_000, 12, 4096, 8, 3000, 6, 10, 4, 64, 8, 1000, 200, 10_000,
+            1_000_000);
+        static final Sizes QUICK = new Sizes(2, 3, 1, 20_000, 5_000_000, 3, 512, 4, 500, 3, 3, 2, 16, 2, 300, 50, 3000, 200_000);
     }
 
     /** Throughput shown beside a time: {@code per} of {@code unit} per measured unit of time. */
@@ -84,10 +85,11 @@ public final class Bench {
         this.sizes = sizes;
     }
 
-    /** The engine and the Host components, made for the first benchmark that needs them (1-5; 6-8 do not). */
+    /** The engine and the Host components, made for the first benchmark that needs them (1-5 and 9; 6-8 do not). */
     private void needHost() {
         if (unicorn == null) {
             unicorn = Unicorn.load();
+            progress("engine: Unicorn %s", unicorn.version());
             stack = new Stack();
         }
     }
@@ -95,14 +97,15 @@ public final class Bench {
     public static void main(String[] args) throws Exception {
         Sizes sizes = Sizes.FULL;
         Set<String> only = new LinkedHashSet<>();
-        Path results = null;
+        Path results = null, tsv = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> sizes = Sizes.QUICK;
                 case "--only" -> only.addAll(List.of(args[++i].split(",")));
                 case "--results" -> results = Path.of(args[++i]);
+                case "--tsv" -> tsv = Path.of(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: bench [--quick] [--only 1,2,3,4,5,6,7,8] [--results RESULTS.md]");
+                    System.out.println("usage: bench [--quick] [--only 1,2,3,4,5,6,7,8,9] [--results RESULTS.md] [--tsv FILE]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -130,6 +133,10 @@ public final class Bench {
             if (only.isEmpty() || only.contains("5")) {
                 bench.switches();
             }
+            // 9 came last but runs with the other guest benchmarks, before the virtio ones.
+            if (only.isEmpty() || only.contains("9")) {
+                bench.stores();
+            }
             long virtioBegin = System.nanoTime();
             if (only.isEmpty() || only.contains("6")) {
                 bench.disk();
@@ -148,6 +155,9 @@ public final class Bench {
             if (results != null) {
                 bench.writeResults(results, seconds - virtioSeconds, virtioSeconds, only);
                 System.out.println("wrote the table into " + results);
+            }
+            if (tsv != null) {
+                Files.writeString(tsv, bench.tsv());
             }
         } finally {
             if (bench.stack != null) {
@@ -196,6 +206,18 @@ public final class Bench {
         String expected = String.format("%#x", xorshift(0x2545F491, n));
         hostAgainstBare("2", "guest compute (" + n / 1_000_000 + "M xorshift steps)", "bench-compute", cmd, "compute", 1, "/round",
             "same image, bare Engine", c -> expected.equals(c.result()) ? null : "computed " + c.result() + ", not " + expected);
+    }
+
+    /** 9. Memory increments over four pages in the guest against the same loop on a bare engine. */
+    private void stores() {
+        int n = sizes.stores;
+        int rounds = sizes.rounds + sizes.warmRounds;
+        String cmd = "bench-store rounds=" + rounds + " count=" + n;
+        // Every increment lands in the buffer, whose words start at zero: their sum is every store the guest made.
+        String expected = Integer.toUnsignedString(rounds * n);
+        String size = n % 1_000_000 == 0 ? n / 1_000_000 + "M" : n / 1_000 + "k";
+        hostAgainstBare("9", "guest stores (" + size + " incl over 4 pages)", "bench-store", cmd, "store", n, "/store",
+            "same image, bare Engine", c -> expected.equals(c.result()) ? null : "summed " + c.result() + ", not " + expected);
     }
 
     private static int xorshift(int x, int count) {
@@ -585,6 +607,10 @@ public final class Bench {
     // -------------------------------------------------------------- output
 
     static String time(double nanos) {
+        if (nanos < 100) {
+            // A few nanoseconds (a store): whole nanoseconds would hide a factor of two.
+            return String.format(Locale.ROOT, "%.1f ns", nanos);
+        }
         if (nanos < 1_000) {
             return String.format(Locale.ROOT, "%.0f ns", nanos);
         }
@@ -614,7 +640,8 @@ public final class Bench {
 
     /** Whether a row is one of the virtio benchmarks (6-8), which have a table of their own in RESULTS.md. */
     private static boolean virtio(Row r) {
-        return Character.getNumericValue(r.id().charAt(0)) >= 6;
+        int n = Character.getNumericValue(r.id().charAt(0));
+        return n >= 6 && n <= 8;
     }
 
     /** The table, as text for the terminal or as Markdown. */
@@ -652,6 +679,20 @@ public final class Bench {
                 String cell = right ? " ".repeat(width[i] - l[i].length()) + l[i] : l[i] + " ".repeat(width[i] - l[i].length());
                 out.append(cell).append(i < l.length - 1 ? "  " : "\n");
             }
+        }
+        return out.toString();
+    }
+
+    /**
+     * The rows for another program (CompareRuns): a first line "#unicorn VERSION" (or "#unicorn none"), then per row
+     * id, the medians measured and floor in nanoseconds, the ratio, the lowest and highest block ratio, the unit
+     * ("/call", or empty), the name; tab-separated.
+     */
+    String tsv() {
+        StringBuilder out = new StringBuilder("#unicorn " + (unicorn == null ? "none" : unicorn.version()) + "\n");
+        for (Row r : rows) {
+            out.append(String.format(Locale.ROOT, "%s\t%.3f\t%.3f\t%.5f\t%.5f\t%.5f\t%s\t%s%n", r.id(), r.bench().median(),
+                r.floor().median(), r.ratio(), r.blockRatios().min(), r.blockRatios().max(), r.unit(), r.name().strip()));
         }
         return out.toString();
     }
