@@ -1,5 +1,7 @@
 package org.lguest.shell.internal;
 
+import org.lguest.api.abi.Lhcall;
+
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -249,7 +251,7 @@ public class CommandLine implements FrameworkListener {
                 forwardStandardInput(guest);
             }
             Guest.Outcome outcome = guest.outcome().toCompletableFuture().join();
-            if (outcome.state() == Guest.State.POWERED_OFF) {
+            if (outcome.state() == Guest.State.POWERED_OFF && isPlainPowerOff(outcome.reason())) {
                 return 0;
             }
             err.println("lguest: guest " + guest.id() + " (" + guest.image() + ") "
@@ -322,6 +324,16 @@ public class CommandLine implements FrameworkListener {
     private static boolean starting(Bundle bundle) {
         boolean fragment = bundle.getHeaders("").get(Constants.FRAGMENT_HOST) != null;
         return !fragment && bundle.getState() != Bundle.ACTIVE;
+    }
+
+    /*
+     * A guest powers off through SHUTDOWN with a message. Linux and our
+     * runtime say "Power down" when asked to; Linux's panic notifier powers
+     * off too, with the panic's text. That is a failure for whoever ran the
+     * guest, so only the plain message counts as success.
+     */
+    static boolean isPlainPowerOff(String reason) {
+        return (Lhcall.SHUTDOWN_REASON_PREFIX + "Power down").equals(reason);
     }
 
     /** The Launcher, behind the starter; null (having said why on {@code err}, if given) when it does not come up. */
