@@ -112,10 +112,22 @@ final class DemoScenario {
         }
     }
 
-    /** The peer may have powered off after its reply; if it still runs it is stopped. Only a kill is news. */
+    /**
+     * The peer powers off by itself after its reply, but its last console
+     * lines may still be on their way through its console device when the
+     * demo ends: give it {@link #PEER_STOP} to finish, then stop it if it
+     * still runs. Only a kill is news.
+     */
     private void stopPeer(Guest peer) {
         if (peer == null) {
             return;
+        }
+        try {
+            peer.outcome().toCompletableFuture().get(PEER_STOP.toSeconds(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // Still running (or its end could not be read): stopped below.
         }
         peer.stop();
         try {
