@@ -1,5 +1,7 @@
 package org.lguest.api.virtio;
 
+import java.util.Set;
+
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -21,4 +23,14 @@ public interface VirtioBusFactory {
      * @throws IllegalArgumentException when the region or the interrupts do not fit
      */
     VirtioBus create(VirtioGuest guest, GuestRam ram, InterruptSink interrupts, long mmioBase, int firstIrq);
+
+    /**
+     * The names of the devices a guest called {@code guestName} would find on
+     * a bus built now. A device service can be registered, and even held by
+     * the platform, a moment before the platform has taken it in; whoever
+     * configures devices for a launch waits on this instead.
+     *
+     * @since 1.1
+     */
+    Set<String> offeredTo(String guestName);
 }

@@ -16,6 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioBusFactory;
+import org.lguest.api.virtio.InterruptSink;
+import org.lguest.api.virtio.GuestRam;
+import org.lguest.api.virtio.VirtioGuest;
 import org.lguest.virtio.console.internal.ConsoleDevice;
 import org.lguest.virtio.internal.VirtioPciBus;
 import org.lguest.virtio.rng.internal.RngDevice;
@@ -33,9 +36,18 @@ class DeviceRegionTest {
 
     private RealHost host;
     private VirtioBus lastBus;
-    private final VirtioBusFactory platform = (guest, ram, irqs, base, firstIrq) -> lastBus = new VirtioPciBus(guest,
-        ram, irqs, base, firstIrq, List.of(new ConsoleDevice("console", 64, true, 4096),
-            new RngDevice("rng", new SecureRandom(), 64, 4096)), null);
+    private final VirtioBusFactory platform = new VirtioBusFactory() {
+        @Override
+        public VirtioBus create(VirtioGuest guest, GuestRam ram, InterruptSink irqs, long base, int firstIrq) {
+            return lastBus = new VirtioPciBus(guest, ram, irqs, base, firstIrq, List.of(
+                new ConsoleDevice("console", 64, true, 4096), new RngDevice("rng", new SecureRandom(), 64, 4096)), null);
+        }
+
+        @Override
+        public java.util.Set<String> offeredTo(String guestName) {
+            return java.util.Set.of("console", "rng");
+        }
+    };
 
     @BeforeEach
     void setUp() throws ReflectiveOperationException {

@@ -3,19 +3,17 @@ package org.lguest.shell.internal;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.lguest.api.guest.LaunchException;
 import org.lguest.api.virtio.VirtioBusFactory;
 import org.lguest.api.virtio.VirtioDevice;
-import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
@@ -38,9 +36,12 @@ final class DeviceConfigurations {
 
     /** Each configuration and what it is, for messages. */
     private final Map<Configuration, String> configurations;
+    /** The guest's name, which the devices' configurations name. */
+    private final String guest;
 
-    private DeviceConfigurations(Map<Configuration, String> configurations) {
+    private DeviceConfigurations(Map<Configuration, String> configurations, String guest) {
         this.configurations = configurations;
+        this.guest = guest;
     }
 
     /**
@@ -51,7 +52,7 @@ final class DeviceConfigurations {
     static DeviceConfigurations create(ConfigurationAdmin admin, String guest, String tag, LaunchRequest request)
             throws LaunchException {
         Map<Configuration, String> created = new LinkedHashMap<>();
-        DeviceConfigurations devices = new DeviceConfigurations(created);
+        DeviceConfigurations devices = new DeviceConfigurations(created, guest);
         try {
             for (int i = 0; i < request.disks().size(); i++) {
                 LaunchRequest.Disk disk = request.disks().get(i);
@@ -124,32 +125,28 @@ final class DeviceConfigurations {
         return left;
     }
 
+    /*
+     * A device counts once the platform offers it to the guest: the service
+     * being registered, or even held by the platform, comes a moment before
+     * the platform has taken it in, and a bus built in between lacks it.
+     */
     private List<String> missing(BundleContext context) throws LaunchException {
-        ServiceReference<VirtioBusFactory> platform = context.getServiceReference(VirtioBusFactory.class);
-        Bundle builder = platform == null ? null : platform.getBundle();
-        List<String> missing = new ArrayList<>();
-        for (Map.Entry<Configuration, String> entry : configurations.entrySet()) {
-            String pid = entry.getKey().getPid();
-            if (builder == null || !takenUp(context, pid, builder)) {
-                missing.add(entry.getValue() + " (configuration " + pid + ")");
-            }
-        }
-        return missing;
-    }
-
-    /** The device service of that configuration, bound by the platform (it gets the service to bind it). */
-    private static boolean takenUp(BundleContext context, String pid, Bundle builder) throws LaunchException {
+        ServiceReference<VirtioBusFactory> reference = context.getServiceReference(VirtioBusFactory.class);
+        VirtioBusFactory platform = reference == null ? null : context.getService(reference);
         try {
-            for (ServiceReference<VirtioDevice> device : context.getServiceReferences(VirtioDevice.class,
-                    "(" + Constants.SERVICE_PID + "=" + pid + ")")) {
-                Bundle[] users = device.getUsingBundles();
-                if (users != null && Arrays.asList(users).contains(builder)) {
-                    return true;
+            Set<String> offered = platform == null ? Set.of() : platform.offeredTo(guest);
+            List<String> missing = new ArrayList<>();
+            for (Map.Entry<Configuration, String> entry : configurations.entrySet()) {
+                Object name = entry.getKey().getProperties() == null ? null : entry.getKey().getProperties().get("name");
+                if (!offered.contains(String.valueOf(name))) {
+                    missing.add(entry.getValue() + " (configuration " + entry.getKey().getPid() + ")");
                 }
             }
-            return false;
-        } catch (InvalidSyntaxException e) {
-            throw new LaunchException("configuration pid " + pid + " makes no filter: " + e.getMessage(), e);
+            return missing;
+        } finally {
+            if (platform != null) {
+                context.ungetService(reference);
+            }
         }
     }
 
@@ -169,24 +166,33 @@ final class DeviceConfigurations {
     }
 
     private static List<String> missingTypes(BundleContext context, Map<Integer, String> types) throws LaunchException {
-        ServiceReference<VirtioBusFactory> platform = context.getServiceReference(VirtioBusFactory.class);
-        List<String> missing = new ArrayList<>();
-        for (Map.Entry<Integer, String> type : types.entrySet()) {
-            if (platform == null || !takenUp(context, type.getKey(), platform.getBundle())) {
-                missing.add(type.getValue());
+        ServiceReference<VirtioBusFactory> reference = context.getServiceReference(VirtioBusFactory.class);
+        VirtioBusFactory platform = reference == null ? null : context.getService(reference);
+        try {
+            // Devices every guest gets are offered to any name; "" is nobody's.
+            Set<String> offered = platform == null ? Set.of() : platform.offeredTo("");
+            List<String> missing = new ArrayList<>();
+            for (Map.Entry<Integer, String> type : types.entrySet()) {
+                if (!offersType(context, offered, type.getKey())) {
+                    missing.add(type.getValue());
+                }
+            }
+            return missing;
+        } finally {
+            if (platform != null) {
+                context.ungetService(reference);
             }
         }
-        return missing;
     }
 
-    private static boolean takenUp(BundleContext context, int type, Bundle builder) throws LaunchException {
+    /** Whether one of the {@code offered} device names is a device of {@code type}. */
+    private static boolean offersType(BundleContext context, Set<String> offered, int type) {
         try {
             for (ServiceReference<VirtioDevice> reference : context.getServiceReferences(VirtioDevice.class, null)) {
-                Bundle[] users = reference.getUsingBundles();
-                VirtioDevice device = users != null && Arrays.asList(users).contains(builder) ? context.getService(reference) : null;
+                VirtioDevice device = context.getService(reference);
                 if (device != null) {
                     try {
-                        if (device.type() == type) {
+                        if (device.type() == type && offered.contains(device.name())) {
                             return true;
                         }
                     } finally {

@@ -3,6 +3,7 @@ package org.lguest.shell.internal;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.lguest.api.guest.Guest;
@@ -62,12 +63,56 @@ public class GuestStarter {
             try {
                 devices.await(context, DEVICE_WAIT);
                 Guest guest = launcher.launch(request.options(console));
-                guest.outcome().whenCompleteAsync((outcome, failure) -> devices.delete());
-                return guest;
+                // Whoever waits for this guest's end also waits for its devices to go.
+                CompletionStage<Guest.Outcome> ended = guest.outcome().whenComplete((outcome, failure) -> devices.delete());
+                return new EndsAfterCleanUp(guest, ended);
             } catch (LaunchException | RuntimeException e) {
                 devices.delete();
                 throw e;
             }
+        }
+    }
+
+    /** A launched guest whose outcome completes once its launch's device configurations are deleted. */
+    private record EndsAfterCleanUp(Guest guest, CompletionStage<Guest.Outcome> outcome) implements Guest {
+        @Override
+        public int id() {
+            return guest.id();
+        }
+
+        @Override
+        public String image() {
+            return guest.image();
+        }
+
+        @Override
+        public State state() {
+            return guest.state();
+        }
+
+        @Override
+        public long exits() {
+            return guest.exits();
+        }
+
+        @Override
+        public Duration cpuTime() {
+            return guest.cpuTime();
+        }
+
+        @Override
+        public long register(String name) throws LaunchException {
+            return guest.register(name);
+        }
+
+        @Override
+        public void interrupt(int irq) throws LaunchException {
+            guest.interrupt(irq);
+        }
+
+        @Override
+        public void stop() {
+            guest.stop();
         }
     }
 }

@@ -95,8 +95,25 @@ public class VirtioPlatform implements VirtioBusFactory {
         return bus;
     }
 
+    @Override
+    public Set<String> offeredTo(String guestName) {
+        Set<String> names = new java.util.TreeSet<>();
+        for (VirtioDevice d : arrival) {
+            Map<String, Object> properties = devices.get(d);
+            if (properties != null && appliesTo(properties, guestName, null)) {
+                names.add(d.name());
+            }
+        }
+        return names;
+    }
+
     /** Whether a device with these service properties belongs on {@code guest}'s bus ({@link VirtioDevice#GUESTS}). */
     static boolean appliesTo(Map<String, Object> properties, VirtioGuest guest) {
+        return appliesTo(properties, guest.name(), Integer.toString(guest.id()));
+    }
+
+    /** As above, for a guest known by its name and, once it runs, its id (null before). */
+    private static boolean appliesTo(Map<String, Object> properties, String guestName, String guestId) {
         Object value = properties.get(VirtioDevice.GUESTS);
         if (value == null) {
             return true;
@@ -106,7 +123,7 @@ public class VirtioPlatform implements VirtioBusFactory {
         for (Object name : names) {
             for (String part : String.valueOf(name).split(",")) {
                 String n = part.trim();
-                if (n.equals("*") || n.equals(guest.name()) || n.equals(Integer.toString(guest.id()))) {
+                if (n.equals("*") || n.equals(guestName) || n.equals(guestId)) {
                     return true;
                 }
             }
