@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
 import org.lguest.api.abi.Errno;
+import org.lguest.api.cpu.ExitHandler;
 import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuBackend;
 import org.lguest.api.cpu.VcpuException;
@@ -203,6 +204,70 @@ final class Core {
         return -Errno.ENOENT;
     }
 
+    /** Bounds the hypercall/notify round below; the loop in runGuest has the same shape. */
+    private static final int SETTLE_ROUNDS = 4;
+
+    /*H:035
+     * The run loop's body, for a backend that can keep the Guest running
+     * across an exit: called from inside vcpu.run() on this CPU's thread,
+     * while the lock is free. It handles the exit as the loop would and
+     * settles what the loop settles before re-entry (hypercalls and the
+     * ring, notifications an eventfd takes, interrupts), then lets the
+     * Guest go on. Whatever needs read() to return (the Launcher, a halt,
+     * a pause, a death, a kick) is left to the loop: STOP. If the lock is
+     * taken, another thread is busy with this CPU: DECLINE, and the loop
+     * sees the exit as ever.
+     */
+    ExitHandler.Action handleNow(Cpu cpu, VcpuExit exit) {
+        if (!cpu.lock.tryLock()) {
+            cpu.inEngineDeclined++;
+            return ExitHandler.Action.DECLINE;
+        }
+        try {
+            Guest lg = cpu.lg;
+            if (lg.closed || lg.isDead() || cpu.pauseRequests > 0 || cpu.vcpu == null || lg.pageTables == null
+                || Thread.currentThread().isInterrupted()) {
+                cpu.inEngineDeclined++;
+                return ExitHandler.Action.DECLINE;
+            }
+            host.traps.handleTrap(cpu, exit);
+            for (int round = 0; round < SETTLE_ROUNDS && cpu.hcall != null && !lg.isDead(); round++) {
+                host.hypercalls.doHypercalls(cpu);
+                if (cpu.pendingNotify != 0 && !sendNotifyToEventfd(cpu)) {
+                    break; // the Launcher's
+                }
+            }
+            if (cpu.pendingNotify != 0 && !sendNotifyToEventfd(cpu)) {
+                return stop(cpu);
+            }
+            if (cpu.hcall != null || cpu.pendingTrap != null || lg.isDead() || lg.closed || cpu.halted
+                || cpu.pauseRequests > 0 || Thread.currentThread().isInterrupted()) {
+                return stop(cpu);
+            }
+            int irq = host.interrupts.interruptPending(cpu);
+            if (irq < LGUEST_IRQS) {
+                host.interrupts.tryDeliverInterrupt(cpu, irq);
+                if (lg.isDead()) {
+                    return stop(cpu);
+                }
+            }
+            /* The engine or the tables may have gone with a service meanwhile; the loop makes them again. */
+            if (cpu.vcpu == null || lg.pageTables == null) {
+                return stop(cpu);
+            }
+            cpu.state.pageTableRoot(lg.pageTables.root(cpu.id));
+            cpu.inEngineResumed++;
+            return ExitHandler.Action.RESUME;
+        } finally {
+            cpu.lock.unlock();
+        }
+    }
+
+    private static ExitHandler.Action stop(Cpu cpu) {
+        cpu.inEngineStopped++;
+        return ExitHandler.Action.STOP;
+    }
+
     /** lguest_arch_run_guest(): the lock is free while the Guest runs, so others can reach the CPU. */
     private static VcpuExit runOnce(Cpu cpu) throws VcpuException {
         Vcpu vcpu = cpu.vcpu;
@@ -322,6 +387,7 @@ final class Core {
         }
         cpu.vcpu = vcpu;
         cpu.vcpuFrom = backend;
+        vcpu.exitHandler(exit -> handleNow(cpu, exit));
         cpu.warnedNoEngine = false;
         cpu.lg.pageTables.setSwitcherEntry(vcpu.switcherEntry());
         LOG.log(Level.DEBUG, "lguest: CPU " + cpu.id + " runs on backend " + backend.name());

@@ -86,6 +86,9 @@ final class Cpu {
     }
 
     /** Something in pending_notify or pending.trap: the Launcher must see it first. */
+    /** Exits settled inside the engine, and those it had to stop for or gave back (Core.handleNow). */
+    long inEngineResumed, inEngineStopped, inEngineDeclined;
+
     boolean needsLauncher() {
         return pendingNotify != 0 || pendingTrap != null;
     }

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 import org.lguest.api.abi.Lguest;
+import org.lguest.api.cpu.ExitHandler;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.LguestRegs;
 import org.lguest.api.cpu.PortIo;
@@ -85,6 +86,11 @@ final class UnicornVcpu implements Vcpu {
     /** A fresh engine, or one stopped inside the switcher: the next entry starts from ring 0. */
     private boolean engineAtRing0 = true;
 
+    /** The Host's "handle this now", asked from the interrupt hook; null: every exit ends the run. */
+    private ExitHandler exitHandler;
+    /** What the current run returns after the hook settled its exit and stopped; null otherwise. */
+    private VcpuExit stoppedWith;
+
     private final AtomicBoolean kickRequested = new AtomicBoolean();
     private volatile boolean running;
     private volatile long runGeneration;
@@ -159,10 +165,84 @@ final class UnicornVcpu implements Vcpu {
             } finally {
                 running = false;
             }
+            VcpuExit settled = stoppedWith;
+            if (settled != null) {
+                stoppedWith = null;
+                return settled;
+            }
             return exit(vector);
         } catch (UnicornException e) {
             throw new VcpuException("guest CPU " + state.id() + ": " + e.getMessage(), e);
         }
+    }
+
+    /*
+     * Inside the interrupt hook, on the owner thread, with Unicorn still
+     * running: the exit goes to the Host's handler, and when it is settled
+     * and nothing it changed needs the switcher, the changed registers (and
+     * a new root or a TLB flush) are written here and the guest goes on.
+     * Writing EIP from a hook makes Unicorn leave the current block and go
+     * on at the new EIP; CR3 writes and UC_CTL_TLB_FLUSH flush at once, and
+     * the hook runs between blocks, so nothing stale is used after it.
+     * Anything else ends the run as before.
+     */
+    private boolean inEngine(int vector) throws VcpuException {
+        engine.readBatch(UNICORN_IDS, current);
+        if ((current[CS_INDEX] & 3) == 0 || (current[EIP_INDEX] & 0xFFFF_FFFFL) == switcher.fromGuest()) {
+            stats.declined++;
+            return false; // in the switcher or at the trampoline: run() sorts these out as ever
+        }
+        VcpuExit exit = exit(vector);
+        ExitHandler.Action action = exitHandler.handleNow(exit);
+        if (action == ExitHandler.Action.DECLINE) {
+            stats.declined++;
+            stoppedWith = exit;
+            return false;
+        }
+        LguestRegs regs = state.regs();
+        long root = state.pageTableRoot();
+        if (action == ExitHandler.Action.STOP || kickRequested.get() || root == 0 || needsSwitcher(regs, root)) {
+            stats.stopped++;
+            stoppedWith = VcpuExit.kicked(regs.get(Reg.EIP) & 0xFFFF_FFFFL);
+            return false;
+        }
+        if (root != loadedRoot) {
+            engine.write(Unicorn.CR3, root);
+            loadedRoot = root;
+            flushPending = false;
+        } else if (flushPending) {
+            engine.flushTlb();
+            flushPending = false;
+        }
+        writeChangedRegisters(regs);
+        int eip = regs.get(Reg.EIP);
+        if (eip != current[EIP_INDEX]) {
+            engine.write(Unicorn.EIP, eip & 0xFFFF_FFFFL);
+        }
+        stats.resumed++;
+        return true;
+    }
+
+    /** How exits ended in the hook (for tests and benchmarks: which ones still stop). */
+    static final class HookStats {
+        long resumed, stopped, declined;
+    }
+
+    final HookStats stats = new HookStats();
+
+    @Override
+    public void exitHandler(ExitHandler handler) {
+        if (handler == exitHandler) {
+            return;
+        }
+        exitHandler = handler;
+        engine.inHook(handler == null ? null : vector -> {
+            try {
+                return inEngine(vector);
+            } catch (VcpuException e) {
+                throw new IllegalStateException(e.getMessage(), e); // the engine ends the run with it
+            }
+        });
     }
 
     private boolean needsSwitcher(LguestRegs regs, long root) {

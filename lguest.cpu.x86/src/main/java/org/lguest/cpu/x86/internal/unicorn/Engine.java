@@ -98,14 +98,44 @@ public final class Engine implements AutoCloseable {
         return new Engine(unicorn);
     }
 
+    /**
+     * Decides, inside the interrupt hook, whether the run goes on: the
+     * vector is handled and emulation continues (at the faulting instruction
+     * again, or past an {@code int n}), or the run ends with it.
+     */
+    @FunctionalInterface
+    public interface InterruptHandler {
+        /** @return true: handled, keep running; false: stop and let {@link #run} return the vector */
+        boolean handled(int vector);
+    }
+
+    /** Asked about every interrupt before the run is stopped for it; null: stop for all. Owner thread, between runs. */
+    private InterruptHandler inHook;
+
     /** Called by Unicorn on the running thread; never lets an exception escape into native code. */
     private void onInterrupt(MemorySegment uc, int vector, MemorySegment user) {
         interrupt = vector;
+        InterruptHandler handler = inHook;
+        if (handler != null && hookFailure == null) {
+            try {
+                if (handler.handled(vector)) {
+                    interrupt = -1;
+                    return;
+                }
+            } catch (Throwable t) {
+                hookFailure = t;
+            }
+        }
         try {
             int ignored = (int) unicorn.emuStop.invokeExact(uc);
         } catch (Throwable t) {
             hookFailure = t;
         }
+    }
+
+    /** Who may settle interrupts without stopping the run; null for nobody. Only between runs, on the running thread. */
+    public void inHook(InterruptHandler handler) {
+        this.inHook = handler;
     }
 
     /**
