@@ -62,6 +62,8 @@ final class UnicornVcpu implements Vcpu {
     private static final int EFLAGS_GUEST_MASK = 0x0024_0FD5;
     private static final int EFLAGS_FIXED = 0x2;
     private static final int GENERAL_PROTECTION = 13, PAGE_FAULT = 14;
+    /** Exceptions the CPU raises end at 19 (#XM); 20-31 are reserved and 32 up external. */
+    private static final int FIRST_RESERVED_VECTOR = 20;
     /** {@code int imm8}: opcode and vector. */
     private static final int INT_N_LENGTH = 2;
     private static final int KICK_RETRY_NANOS = 20_000, KICK_RETRIES = 5_000;
@@ -192,7 +194,7 @@ final class UnicornVcpu implements Vcpu {
             stats.declined++;
             return false; // in the switcher or at the trampoline: run() sorts these out as ever
         }
-        VcpuExit exit = exit(vector);
+        VcpuExit exit = exitFromCurrent(vector);
         ExitHandler.Action action = exitHandler.handleNow(exit);
         if (action == ExitHandler.Action.DECLINE) {
             stats.declined++;
@@ -301,6 +303,11 @@ final class UnicornVcpu implements Vcpu {
 
     private VcpuExit exit(int vector) throws VcpuException {
         engine.readBatch(UNICORN_IDS, current);
+        return exitFromCurrent(vector);
+    }
+
+    /** As {@link #exit}, with the registers already read into {@link #current}. */
+    private VcpuExit exitFromCurrent(int vector) throws VcpuException {
         int cs = current[CS_INDEX];
         LguestRegs regs = state.regs();
         if ((cs & 3) == 0) {
@@ -323,8 +330,9 @@ final class UnicornVcpu implements Vcpu {
             kickRequested.set(false);
             return VcpuExit.kicked(eip);
         }
-        if (vector >= Lguest.FIRST_EXTERNAL_VECTOR) {
-            // Nothing external reaches an engine: only an int n raises these.
+        if (vector >= FIRST_RESERVED_VECTOR) {
+            // Nothing external reaches an engine, and the CPU raises no exception from 20 up: only an int n raises these
+            // (the hypercall's 0x1F among them), so no context needs reading to tell.
             return softwareInterrupt(vector, eip);
         }
         MemorySegment context = engine.saveContext();
