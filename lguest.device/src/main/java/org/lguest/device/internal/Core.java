@@ -220,15 +220,13 @@ final class Core {
      */
     ExitHandler.Action handleNow(Cpu cpu, VcpuExit exit) {
         if (!cpu.lock.tryLock()) {
-            cpu.inEngineDeclined++;
-            return ExitHandler.Action.DECLINE;
+            return decline(cpu, Cpu.HOOK_BUSY);
         }
         try {
             Guest lg = cpu.lg;
             if (lg.closed || lg.isDead() || cpu.pauseRequests > 0 || cpu.vcpu == null || lg.pageTables == null
                 || Thread.currentThread().isInterrupted()) {
-                cpu.inEngineDeclined++;
-                return ExitHandler.Action.DECLINE;
+                return decline(cpu, Cpu.HOOK_NOT_NOW);
             }
             host.traps.handleTrap(cpu, exit);
             for (int round = 0; round < SETTLE_ROUNDS && cpu.hcall != null && !lg.isDead(); round++) {
@@ -238,34 +236,44 @@ final class Core {
                 }
             }
             if (cpu.pendingNotify != 0 && !sendNotifyToEventfd(cpu)) {
-                return stop(cpu);
+                return stop(cpu, Cpu.HOOK_LAUNCHER);
             }
-            if (cpu.hcall != null || cpu.pendingTrap != null || lg.isDead() || lg.closed || cpu.halted
-                || cpu.pauseRequests > 0 || Thread.currentThread().isInterrupted()) {
-                return stop(cpu);
+            if (cpu.hcall != null || cpu.pendingTrap != null) {
+                return stop(cpu, Cpu.HOOK_LAUNCHER);
+            }
+            if (cpu.halted) {
+                return stop(cpu, Cpu.HOOK_HALT);
+            }
+            if (lg.isDead() || lg.closed || cpu.pauseRequests > 0 || Thread.currentThread().isInterrupted()) {
+                return stop(cpu, Cpu.HOOK_LOOP);
             }
             int irq = host.interrupts.interruptPending(cpu);
             if (irq < LGUEST_IRQS) {
                 host.interrupts.tryDeliverInterrupt(cpu, irq);
                 if (lg.isDead()) {
-                    return stop(cpu);
+                    return stop(cpu, Cpu.HOOK_LOOP);
                 }
             }
             /* The engine or the tables may have gone with a service meanwhile; the loop makes them again. */
             if (cpu.vcpu == null || lg.pageTables == null) {
-                return stop(cpu);
+                return stop(cpu, Cpu.HOOK_LOOP);
             }
             cpu.state.pageTableRoot(lg.pageTables.root(cpu.id));
-            cpu.inEngineResumed++;
+            cpu.hookCounts[Cpu.HOOK_RESUMED]++;
             return ExitHandler.Action.RESUME;
         } finally {
             cpu.lock.unlock();
         }
     }
 
-    private static ExitHandler.Action stop(Cpu cpu) {
-        cpu.inEngineStopped++;
+    private static ExitHandler.Action stop(Cpu cpu, int reason) {
+        cpu.hookCounts[reason]++;
         return ExitHandler.Action.STOP;
+    }
+
+    private static ExitHandler.Action decline(Cpu cpu, int reason) {
+        cpu.hookCounts[reason]++;
+        return ExitHandler.Action.DECLINE;
     }
 
     /** lguest_arch_run_guest(): the lock is free while the Guest runs, so others can reach the CPU. */
@@ -436,6 +444,9 @@ final class Core {
     /** Releases the CPU's engine; the guest's state stays. Called with the CPU's lock held. */
     static void closeVcpu(Cpu cpu) {
         Vcpu vcpu = cpu.vcpu;
+        if (vcpu != null) {
+            LOG.log(Level.DEBUG, () -> "lguest: CPU " + cpu.id + " exits handed over from inside the engine: " + cpu.hookCountsText());
+        }
         cpu.vcpu = null;
         cpu.vcpuFrom = null;
         if (vcpu != null) {

@@ -68,6 +68,8 @@ final class UnicornVcpu implements Vcpu {
     private static final int INT_N_LENGTH = 2;
     private static final int KICK_RETRY_NANOS = 20_000, KICK_RETRIES = 5_000;
 
+    private static final System.Logger LOG = System.getLogger("org.lguest.cpu.x86");
+
     private final Engine engine;
     private final Switcher switcher;
     private final ContextLayout layout;
@@ -205,6 +207,13 @@ final class UnicornVcpu implements Vcpu {
         long root = state.pageTableRoot();
         if (action == ExitHandler.Action.STOP || kickRequested.get() || root == 0 || needsSwitcher(regs, root)) {
             stats.stopped++;
+            if (action == ExitHandler.Action.STOP) {
+                stats.hostStops++;
+            } else if (kickRequested.get()) {
+                stats.kicks++;
+            } else {
+                stats.switcher++;
+            }
             stoppedWith = VcpuExit.kicked(regs.get(Reg.EIP) & 0xFFFF_FFFFL);
             return false;
         }
@@ -227,7 +236,14 @@ final class UnicornVcpu implements Vcpu {
 
     /** How exits ended in the hook (for tests and benchmarks: which ones still stop). */
     static final class HookStats {
-        long resumed, stopped, declined;
+        /** Resumed; stopped (by the Host's STOP, for a kick, for a change only the switcher makes); given back. */
+        long resumed, stopped, hostStops, kicks, switcher, declined;
+
+        @Override
+        public String toString() {
+            return "resumed " + resumed + ", stopped " + stopped + " (the Host's STOP " + hostStops + ", kicks " + kicks
+                    + ", for the switcher " + switcher + "), declined " + declined;
+        }
     }
 
     final HookStats stats = new HookStats();
@@ -508,6 +524,9 @@ final class UnicornVcpu implements Vcpu {
             return;
         }
         closed = true;
+        if (exitHandler != null) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "lguest: CPU " + state.id() + " exits in the interrupt hook: " + stats);
+        }
         engine.close();
     }
 }
