@@ -207,7 +207,7 @@ final class Core {
     /** Bounds the hypercall/notify round below; the loop in runGuest has the same shape. */
     private static final int SETTLE_ROUNDS = 4;
 
-    /*H:035
+    /*H:031
      * The run loop's body, for a backend that can keep the Guest running
      * across an exit: called from inside vcpu.run() on this CPU's thread,
      * while the lock is free. It handles the exit as the loop would and
