@@ -153,6 +153,7 @@ final class UnicornVcpu implements Vcpu {
                 }
             }
             runGeneration++;
+            stoppedWith = null; // a run that failed may have left one behind
             running = true;
             int vector;
             try {
