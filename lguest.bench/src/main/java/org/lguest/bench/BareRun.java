@@ -29,6 +29,16 @@ import org.lguest.launcher.internal.GuestMemory;
  * FLUSH_ASYNC, ...) is a no-op.
  */
 final class BareRun implements AutoCloseable {
+    /** How hypercalls are handled: every one stops the run (the Host before exits ran in its hook), or in the hook. */
+    enum Floor {
+        /** The hook stops at every int $0x1f; the Java loop reads EAX and EIP and restarts. */
+        STOP,
+        /** The same Engine's hook reads EAX (one FFM downcall inside the upcall) and goes on unless the call is NOTIFY or SHUTDOWN. */
+        JAVA_HOOK,
+        /** {@link CHookHost}: a C host doing the same in a C hook, back in Java only at NOTIFY and SHUTDOWN. */
+        C_HOOK
+    }
+
     private static final long PAGE = 4096;
     private static final long HOST_PAGE = 0xFFC0_0000L;
     private static final int STUB = 0x100, STUB_SEGMENTS = 0x107, GDT = 0x800, UNTIL = 0xFF0;
@@ -39,6 +49,9 @@ final class BareRun implements AutoCloseable {
     private final String image;
     private final MemorySegment ram;
     private final Engine engine;
+    private final MemorySegment host;
+    private final CHookHost c;
+    private final MemorySegment cBare, cArg;
     private long eip = HOST_PAGE + STUB;
     private boolean ended;
     /** When the last exit came back to us. */
@@ -46,11 +59,15 @@ final class BareRun implements AutoCloseable {
 
     /** Allocates RAM, loads the image with its boot data, opens an engine and maps both. */
     BareRun(Unicorn unicorn, GuestImage elf, String commandLine, int memoryMiB) {
+        this(unicorn, elf, commandLine, memoryMiB, Floor.STOP);
+    }
+
+    BareRun(Unicorn unicorn, GuestImage elf, String commandLine, int memoryMiB, Floor floor) {
         this.image = elf.name;
         try {
             ram = GuestMemory.map(arena, (long) memoryMiB << 20); // as the Launcher gets guest RAM
             elf.load(ram, commandLine);
-            MemorySegment host = arena.allocate(PAGE, PAGE);
+            host = arena.allocate(PAGE, PAGE);
             host.fill((byte) 0xF4); // hlt everywhere else; UNTIL is one of them
             host.set(ValueLayout.JAVA_LONG, GDT + CS, FLAT_CODE);
             host.set(ValueLayout.JAVA_LONG, GDT + DS, FLAT_DATA);
@@ -67,8 +84,29 @@ final class BareRun implements AutoCloseable {
             MemorySegment.copy(stub, 0, host, ValueLayout.JAVA_BYTE, STUB, stub.length);
             host.set(ValueLayout.JAVA_INT_UNALIGNED, STUB + 1, (int) (HOST_PAGE + STUB_SEGMENTS));
             host.set(ValueLayout.JAVA_INT_UNALIGNED, STUB + stub.length - 6, (int) elf.entry);
+            if (floor == Floor.C_HOOK) {
+                engine = null;
+                c = CHookHost.load();
+                cArg = arena.allocate(8, 8);
+                cBare = c.open(ram, host, HOST_PAGE, HOST_PAGE + GDT, 3 * 8 - 1, eip, HOST_PAGE + UNTIL, Lhcall.TRAP_ENTRY,
+                    Lhcall.NOTIFY, Lhcall.SHUTDOWN);
+                return;
+            }
+            c = null;
+            cBare = null;
+            cArg = null;
             engine = Engine.open(unicorn);
             try {
+                if (floor == Floor.JAVA_HOOK) {
+                    // Go on unless the call is one the loop below must see.
+                    engine.inHook(vector -> {
+                        if (vector != Lhcall.TRAP_ENTRY) {
+                            return false;
+                        }
+                        int call = (int) engine.read(Unicorn.EAX);
+                        return call != Lhcall.NOTIFY && call != Lhcall.SHUTDOWN;
+                    });
+                }
                 engine.mapPointer(0, ram);
                 engine.mapPointer(HOST_PAGE, host);
                 engine.writeTableRegister(Unicorn.GDTR, 0, HOST_PAGE + GDT, 3 * 8 - 1, 0);
@@ -91,6 +129,9 @@ final class BareRun implements AutoCloseable {
         if (ended) {
             return null;
         }
+        if (c != null) {
+            return nextInC(out);
+        }
         while (true) {
             int vector = engine.run(eip, HOST_PAGE + UNTIL);
             exitNanos = System.nanoTime();
@@ -101,19 +142,7 @@ final class BareRun implements AutoCloseable {
             }
             int call = (int) engine.read(Unicorn.EAX);
             if (call == Lhcall.NOTIFY) {
-                String line = GuestImage.string(ram, engine.read(Unicorn.EBX) & 0xFFFF_FFFFL);
-                if (line == null) {
-                    throw new IllegalStateException(image + " on the bare engine: Bad NOTIFY");
-                }
-                if (out != null) {
-                    try {
-                        out.write(line.getBytes(StandardCharsets.ISO_8859_1));
-                        out.flush();
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-                return line;
+                return notified(engine.read(Unicorn.EBX) & 0xFFFF_FFFFL, out);
             }
             if (call == Lhcall.SHUTDOWN) {
                 ended = true;
@@ -121,6 +150,37 @@ final class BareRun implements AutoCloseable {
             }
             // INIT, FLUSH_ASYNC and the rest: nothing to do but go on.
         }
+    }
+
+    private String notified(long address, OutputStream out) {
+        String line = GuestImage.string(ram, address);
+        if (line == null) {
+            throw new IllegalStateException(image + " on the bare engine: Bad NOTIFY");
+        }
+        if (out != null) {
+            try {
+                out.write(line.getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return line;
+    }
+
+    /** As {@link #next}, with the C host running everything up to the NOTIFY or SHUTDOWN. */
+    private String nextInC(OutputStream out) {
+        long call = c.next(cBare, cArg);
+        exitNanos = System.nanoTime();
+        if (call == Lhcall.NOTIFY) {
+            return notified(cArg.get(ValueLayout.JAVA_INT, 0) & 0xFFFF_FFFFL, out);
+        }
+        if (call == Lhcall.SHUTDOWN) {
+            ended = true;
+            return null;
+        }
+        throw new IllegalStateException(String.format("%s on the C floor: %s", image, call <= -0x10000
+            ? "vector " + (-call & 0xFFFF) : "uc_emu_start failed with uc_err " + (-call - 1)));
     }
 
     /** Runs the guest to its SHUTDOWN, timing its "bench:" lines. */
@@ -135,7 +195,11 @@ final class BareRun implements AutoCloseable {
 
     /** Boots an image on a bare engine, runs it to its end and frees it. */
     static Console run(Unicorn unicorn, String image, String commandLine, int memoryMiB) {
-        try (BareRun run = new BareRun(unicorn, GuestImage.read(image), commandLine, memoryMiB)) {
+        return run(unicorn, image, commandLine, memoryMiB, Floor.STOP);
+    }
+
+    static Console run(Unicorn unicorn, String image, String commandLine, int memoryMiB, Floor floor) {
+        try (BareRun run = new BareRun(unicorn, GuestImage.read(image), commandLine, memoryMiB, floor)) {
             return run.run();
         }
     }
@@ -143,7 +207,11 @@ final class BareRun implements AutoCloseable {
     @Override
     public void close() {
         try {
-            engine.close();
+            if (engine != null) {
+                engine.close();
+            } else {
+                c.close(cBare);
+            }
         } finally {
             arena.close();
         }

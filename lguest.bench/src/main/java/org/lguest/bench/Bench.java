@@ -195,8 +195,12 @@ public final class Bench {
     private void hypercalls() {
         int n = sizes.hcalls;
         String cmd = "bench-hcall rounds=" + (sizes.rounds + sizes.warmRounds) + " count=" + n;
-        hostAgainstBare("1", "hypercall round trip (FLUSH_ASYNC)", "bench-hcall", cmd, "hcall", n, "/call",
-            "same image, bare Engine + INTR hook", c -> null);
+        // The goal's floor first: a C host handling each int $0x1f in Unicorn's hook; then the same in a Java upcall;
+        // then the engine that stops at every one (the floor before exits ran in the hook).
+        hostAgainstBare("hypercall round trip (FLUSH_ASYNC)", "bench-hcall", cmd, "hcall", n, "/call", c -> null,
+            new Floor("1", BareRun.Floor.C_HOOK, "same image, bare Unicorn, int $0x1f handled in the hook, in C"),
+            new Floor("1b", BareRun.Floor.JAVA_HOOK, "the same, hook in Java (FFM upcall)"),
+            new Floor("1c", BareRun.Floor.STOP, "same image, bare Engine stopping at each int, restarted"));
     }
 
     /** 2. A xorshift loop in the guest against the same loop on a bare engine. */
@@ -204,8 +208,9 @@ public final class Bench {
         int n = sizes.computeSteps;
         String cmd = "bench-compute rounds=" + (sizes.rounds + sizes.warmRounds) + " count=" + n;
         String expected = String.format("%#x", xorshift(0x2545F491, n));
-        hostAgainstBare("2", "guest compute (" + n / 1_000_000 + "M xorshift steps)", "bench-compute", cmd, "compute", 1, "/round",
-            "same image, bare Engine", c -> expected.equals(c.result()) ? null : "computed " + c.result() + ", not " + expected);
+        hostAgainstBare("guest compute (" + n / 1_000_000 + "M xorshift steps)", "bench-compute", cmd, "compute", 1, "/round",
+            c -> expected.equals(c.result()) ? null : "computed " + c.result() + ", not " + expected,
+            new Floor("2", BareRun.Floor.STOP, "same image, bare Engine"));
     }
 
     /** 9. Memory increments over four pages in the guest against the same loop on a bare engine. */
@@ -229,39 +234,63 @@ public final class Bench {
         return x;
     }
 
-    private void hostAgainstBare(String id, String name, String image, String cmd, String phase, double per, String unit,
-            String floorName, Function<Console, String> check) {
+    /** A floor of {@link #hostAgainstBare}: its row, how the bare engine handles hypercalls, what the table calls it. */
+    private record Floor(String id, BareRun.Floor kind, String name) {
+    }
+
+    private void hostAgainstBare(String name, String image, String cmd, String phase, double per, String unit,
+            Function<Console, String> check, Floor... floors) {
         needHost();
-        progress("%s. %s: %s", id, name, cmd);
-        List<Double> host = new ArrayList<>(), bare = new ArrayList<>();
-        List<Double> ratios = new ArrayList<>();
+        progress("%s. %s: %s", floors[0].id(), name, cmd);
+        int sides = floors.length + 1;
+        List<Double> host = new ArrayList<>();
+        List<List<Double>> bare = new ArrayList<>(), ratios = new ArrayList<>();
+        for (int f = 0; f < floors.length; f++) {
+            bare.add(new ArrayList<>());
+            ratios.add(new ArrayList<>());
+        }
         for (int block = -1; block < sizes.blocks; block++) {
-            List<Double> h = null, b = null;
-            for (int turn = 0; turn < 2; turn++) {
-                boolean hostTurn = (turn == 0) == (block % 2 == 0);
-                if (hostTurn) {
+            List<Double> h = null;
+            List<List<Double>> b = new ArrayList<>();
+            for (int f = 0; f < floors.length; f++) {
+                b.add(null);
+            }
+            for (int turn = 0; turn < sides; turn++) {
+                // Host first on even blocks, last on odd ones; the floors in between keep their order.
+                int side = block % 2 == 0 ? turn : (turn + 1) % sides;
+                if (side == 0) {
                     Console c = HostRun.run(stack.device(), image, cmd, MEMORY_MIB);
                     c.expectPass(image, "on the Host");
                     verify(check, c, image + " on the Host");
                     h = kept(c, phase, per, sizes.warmRounds);
                 } else {
-                    Console c = BareRun.run(unicorn, image, cmd, MEMORY_MIB);
-                    c.expectPass(image, "on the bare engine");
-                    verify(check, c, image + " on the bare engine");
-                    b = kept(c, phase, per, sizes.warmRounds);
+                    Floor floor = floors[side - 1];
+                    Console c = BareRun.run(unicorn, image, cmd, MEMORY_MIB, floor.kind());
+                    c.expectPass(image, "on the bare engine (" + floor.kind() + ")");
+                    verify(check, c, image + " on the bare engine (" + floor.kind() + ")");
+                    b.set(side - 1, kept(c, phase, per, sizes.warmRounds));
+                }
+            }
+            StringBuilder line = new StringBuilder();
+            for (int f = 0; f < floors.length; f++) {
+                double ratio = Stats.of(h).median() / Stats.of(b.get(f)).median();
+                line.append(String.format(Locale.ROOT, ", floor %s %s (%.2f)", floors[f].id(), time(Stats.of(b.get(f)).median()), ratio));
+                if (block >= 0) {
+                    bare.get(f).addAll(b.get(f));
+                    ratios.get(f).add(ratio);
                 }
             }
             if (block < 0) {
-                progress("   warm-up block: host %s, floor %s", time(Stats.of(h).median()), time(Stats.of(b).median()));
+                progress("   warm-up block: host %s%s", time(Stats.of(h).median()), line);
                 continue;
             }
             host.addAll(h);
-            bare.addAll(b);
-            ratios.add(Stats.of(h).median() / Stats.of(b).median());
-            progress("   block %d: host %s, floor %s, ratio %.2f", block + 1, time(Stats.of(h).median()), time(Stats.of(b).median()),
-                ratios.get(ratios.size() - 1));
+            progress("   block %d: host %s%s", block + 1, time(Stats.of(h).median()), line);
         }
-        rows.add(new Row(id, name, unit, Stats.of(host), floorName, Stats.of(bare), Stats.of(ratios)));
+        for (int f = 0; f < floors.length; f++) {
+            rows.add(new Row(floors[f].id(), f == 0 ? name : "  the same", unit, Stats.of(host), floors[f].name(), Stats.of(bare.get(f)),
+                Stats.of(ratios.get(f))));
+        }
     }
 
     private static void verify(Function<Console, String> check, Console c, String what) {

@@ -58,6 +58,18 @@ public interface Vcpu extends AutoCloseable {
     }
 
     /**
+     * Exits the Host core can settle without leaving the engine go to
+     * {@code handler} first, from inside {@link #run()} (see
+     * {@link ExitHandler}); null for none. Called on the owner thread
+     * between runs. A backend that must stop for every exit keeps this
+     * default and simply returns each one from {@code run()}.
+     *
+     * @since 1.2
+     */
+    default void exitHandler(ExitHandler handler) {
+    }
+
+    /**
      * Checks a GDT entry the guest loads ({@code LHCALL_LOAD_GDT_ENTRY}) by
      * lguest's rules, adjusts it as lguest does, and installs it in the state.
      *

@@ -10,7 +10,12 @@
  * org.lguest.api.cpu.VcpuBackend#description}, for engines that run port I/O
  * instead of trapping it; both new methods have defaults, so a backend built
  * against 1.0 still works.
+ * <p>
+ * 1.2: {@link org.lguest.api.cpu.ExitHandler} and {@link
+ * org.lguest.api.cpu.Vcpu#exitHandler}, so that a backend can hand an exit
+ * to the Host core from inside its engine and keep running; the default
+ * ignores the handler.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.lguest.api.cpu;

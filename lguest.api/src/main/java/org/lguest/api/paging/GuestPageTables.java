@@ -31,6 +31,22 @@ public interface GuestPageTables extends AutoCloseable {
     /** {@code LHCALL_NEW_PGTABLE}: switch CPU {@code cpu} to the shadow of {@code guestPgdir}, creating it if needed. */
     void newPgtable(int cpu, long guestPgdir);
 
+    /**
+     * {@link #newPgtable}, saying whether cached translations of the shadow
+     * CPU {@code cpu} now runs on may be stale: true when that shadow was
+     * made, recycled from another directory or rebuilt, false when a cached
+     * shadow was taken as it was (every change to it since went through a
+     * call that already asks for a flush). The default answers true, which is
+     * always safe.
+     *
+     * @return whether the CPU's TLB must be flushed
+     * @since 1.2
+     */
+    default boolean switchPgtable(int cpu, long guestPgdir) {
+        newPgtable(cpu, guestPgdir);
+        return true;
+    }
+
     /** {@code LHCALL_FLUSH_TLB}: drop the user mappings of CPU {@code cpu}'s current shadow. */
     void flushUserMappings(int cpu);
 

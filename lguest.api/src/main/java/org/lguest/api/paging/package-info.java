@@ -6,7 +6,11 @@
  * <p>
  * 1.1: {@link org.lguest.api.paging.PageTableManager#description}, with a
  * default, for listings.
+ * <p>
+ * 1.2: {@link org.lguest.api.paging.GuestPageTables#switchPgtable}, which says
+ * whether a shadow was made or recycled, so that switching to a cached,
+ * unchanged directory needs no TLB flush; its default always asks for one.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.lguest.api.paging;

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
 import org.lguest.api.abi.Errno;
+import org.lguest.api.cpu.ExitHandler;
 import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuBackend;
 import org.lguest.api.cpu.VcpuException;
@@ -203,6 +204,78 @@ final class Core {
         return -Errno.ENOENT;
     }
 
+    /** Bounds the hypercall/notify round below; the loop in runGuest has the same shape. */
+    private static final int SETTLE_ROUNDS = 4;
+
+    /*H:031
+     * The run loop's body, for a backend that can keep the Guest running
+     * across an exit: called from inside vcpu.run() on this CPU's thread,
+     * while the lock is free. It handles the exit as the loop would and
+     * settles what the loop settles before re-entry (hypercalls and the
+     * ring, notifications an eventfd takes, interrupts), then lets the
+     * Guest go on. Whatever needs read() to return (the Launcher, a halt,
+     * a pause, a death, a kick) is left to the loop: STOP. If the lock is
+     * taken, another thread is busy with this CPU: DECLINE, and the loop
+     * sees the exit as ever.
+     */
+    ExitHandler.Action handleNow(Cpu cpu, VcpuExit exit) {
+        if (!cpu.lock.tryLock()) {
+            return decline(cpu, Cpu.HOOK_BUSY);
+        }
+        try {
+            Guest lg = cpu.lg;
+            if (lg.closed || lg.isDead() || cpu.pauseRequests > 0 || cpu.vcpu == null || lg.pageTables == null
+                || Thread.currentThread().isInterrupted()) {
+                return decline(cpu, Cpu.HOOK_NOT_NOW);
+            }
+            host.traps.handleTrap(cpu, exit);
+            for (int round = 0; round < SETTLE_ROUNDS && cpu.hcall != null && !lg.isDead(); round++) {
+                host.hypercalls.doHypercalls(cpu);
+                if (cpu.pendingNotify != 0 && !sendNotifyToEventfd(cpu)) {
+                    break; // the Launcher's
+                }
+            }
+            if (cpu.pendingNotify != 0 && !sendNotifyToEventfd(cpu)) {
+                return stop(cpu, Cpu.HOOK_LAUNCHER);
+            }
+            if (cpu.hcall != null || cpu.pendingTrap != null) {
+                return stop(cpu, Cpu.HOOK_LAUNCHER);
+            }
+            if (cpu.halted) {
+                return stop(cpu, Cpu.HOOK_HALT);
+            }
+            if (lg.isDead() || lg.closed || cpu.pauseRequests > 0 || Thread.currentThread().isInterrupted()) {
+                return stop(cpu, Cpu.HOOK_LOOP);
+            }
+            int irq = host.interrupts.interruptPending(cpu);
+            if (irq < LGUEST_IRQS) {
+                host.interrupts.tryDeliverInterrupt(cpu, irq);
+                if (lg.isDead()) {
+                    return stop(cpu, Cpu.HOOK_LOOP);
+                }
+            }
+            /* The engine or the tables may have gone with a service meanwhile; the loop makes them again. */
+            if (cpu.vcpu == null || lg.pageTables == null) {
+                return stop(cpu, Cpu.HOOK_LOOP);
+            }
+            cpu.state.pageTableRoot(lg.pageTables.root(cpu.id));
+            cpu.hookCounts[Cpu.HOOK_RESUMED]++;
+            return ExitHandler.Action.RESUME;
+        } finally {
+            cpu.lock.unlock();
+        }
+    }
+
+    private static ExitHandler.Action stop(Cpu cpu, int reason) {
+        cpu.hookCounts[reason]++;
+        return ExitHandler.Action.STOP;
+    }
+
+    private static ExitHandler.Action decline(Cpu cpu, int reason) {
+        cpu.hookCounts[reason]++;
+        return ExitHandler.Action.DECLINE;
+    }
+
     /** lguest_arch_run_guest(): the lock is free while the Guest runs, so others can reach the CPU. */
     private static VcpuExit runOnce(Cpu cpu) throws VcpuException {
         Vcpu vcpu = cpu.vcpu;
@@ -322,6 +395,7 @@ final class Core {
         }
         cpu.vcpu = vcpu;
         cpu.vcpuFrom = backend;
+        vcpu.exitHandler(exit -> handleNow(cpu, exit));
         cpu.warnedNoEngine = false;
         cpu.lg.pageTables.setSwitcherEntry(vcpu.switcherEntry());
         LOG.log(Level.DEBUG, "lguest: CPU " + cpu.id + " runs on backend " + backend.name());
@@ -370,6 +444,9 @@ final class Core {
     /** Releases the CPU's engine; the guest's state stays. Called with the CPU's lock held. */
     static void closeVcpu(Cpu cpu) {
         Vcpu vcpu = cpu.vcpu;
+        if (vcpu != null) {
+            LOG.log(Level.DEBUG, () -> "lguest: CPU " + cpu.id + " exits handed over from inside the engine: " + cpu.hookCountsText());
+        }
         cpu.vcpu = null;
         cpu.vcpuFrom = null;
         if (vcpu != null) {

@@ -86,6 +86,26 @@ final class Cpu {
     }
 
     /** Something in pending_notify or pending.trap: the Launcher must see it first. */
+    /*
+     * What became of the exits a backend handed over from inside its engine
+     * (Core.handleNow), by outcome: settled and resumed; stopped because the
+     * Launcher, a halt or the loop (death, pause, signal, a service gone)
+     * needs read(); declined because another thread held the lock, or the
+     * CPU could not take it then.
+     */
+    static final int HOOK_RESUMED = 0, HOOK_LAUNCHER = 1, HOOK_HALT = 2, HOOK_LOOP = 3, HOOK_BUSY = 4, HOOK_NOT_NOW = 5;
+    private static final String[] HOOK_OUTCOMES = {"resumed", "stopped for the Launcher", "stopped for a halt",
+        "stopped for the loop", "declined (lock busy)", "declined (not now)"};
+    final long[] hookCounts = new long[HOOK_OUTCOMES.length];
+
+    String hookCountsText() {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < HOOK_OUTCOMES.length; i++) {
+            text.append(i == 0 ? "" : ", ").append(HOOK_OUTCOMES[i]).append(' ').append(hookCounts[i]);
+        }
+        return text.toString();
+    }
+
     boolean needsLauncher() {
         return pendingNotify != 0 || pendingTrap != null;
     }

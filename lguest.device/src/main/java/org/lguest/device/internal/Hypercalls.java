@@ -58,11 +58,18 @@ final class Hypercalls {
             }
             /* Page-table calls go to the page-table manager; then the engine's TLB is flushed. */
             case Lhcall.NEW_PGTABLE -> {
-                pageTables(cpu).newPgtable(cpu.id, args[1]);
+                boolean recycled = pageTables(cpu).switchPgtable(cpu.id, args[1]);
                 cpu.guestPgdir = args[1];
                 /* Re-pin the kernel stack in the new shadow so trap delivery cannot fault. */
                 host.interrupts.pinStackPages(cpu);
-                flushTlb(cpu);
+                /*
+                 * A cached shadow taken as it was holds nothing a flush would
+                 * change (its changes flushed when made, and a new root is a
+                 * CR3 load anyway): only a made or recycled one needs it.
+                 */
+                if (recycled) {
+                    flushTlb(cpu);
+                }
             }
             case Lhcall.SET_STACK -> host.interrupts.setStack(cpu, args[1], args[2], args[3]);
             case Lhcall.SET_PTE -> {

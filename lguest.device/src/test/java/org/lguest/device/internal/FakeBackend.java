@@ -121,6 +121,14 @@ final class FakeBackend implements VcpuBackend {
             portIo = handler;
         }
 
+        /** The Host's "handle this now", as a backend that keeps running across exits gets it. */
+        volatile org.lguest.api.cpu.ExitHandler exitHandler;
+
+        @Override
+        public void exitHandler(org.lguest.api.cpu.ExitHandler handler) {
+            exitHandler = handler;
+        }
+
         @Override
         public VcpuExit run() throws VcpuException {
             if (closed) {

@@ -139,11 +139,17 @@ final class ShadowPageTables implements GuestPageTables {
 
     /** {@code guest_new_pagetable()}. */
     @Override
-    public synchronized void newPgtable(int cpu, long guestPgdir) {
+    public void newPgtable(int cpu, long guestPgdir) {
+        switchPgtable(cpu, guestPgdir);
+    }
+
+    /** A cached directory is taken as it is: every change to its shadow went through a call that flushes. */
+    @Override
+    public synchronized boolean switchPgtable(int cpu, long guestPgdir) {
         checkOpen();
         int mine = current(cpu);
         if (deathReason != null) {
-            return;
+            return true;
         }
         long pgtable = guestPgdir & ADDRESS_MASK;
         if (linear) {
@@ -153,16 +159,19 @@ final class ShadowPageTables implements GuestPageTables {
             linear = false;
             shadows.get(mine).gpgdir = pgtable;
             bootPgdir = pgtable;
-            return;
+            return true;
         }
         int index = find(pgtable);
+        boolean recycled = false;
         if (index < 0) {
             index = newPgdir(cpu, pgtable);
             if (index < 0) {
-                return; // killed
+                return true; // killed
             }
+            recycled = true;
         }
         cpuShadow[cpu] = index;
+        return recycled;
     }
 
     /** {@code guest_pagetable_flush_user()}: FLUSH_TLB with a zero argument. */

@@ -367,6 +367,24 @@ class ShadowPageTablesTest {
     }
 
     @Test
+    void aSwitchSaysWhetherTheShadowWasMadeOrRecycled() {
+        assertTrue(g.tables.switchPgtable(0, g.newPage()), "leaving linear mode throws the boot shadow's entries away");
+        long[] pgdirs = new long[ShadowPageTables.LGUEST_PGDIRS + 1];
+        for (int i = 0; i < pgdirs.length; i++) {
+            pgdirs[i] = g.newPage();
+        }
+        for (int i = 1; i < ShadowPageTables.LGUEST_PGDIRS; i++) {
+            assertTrue(g.tables.switchPgtable(0, pgdirs[i]), "a new directory gets a new shadow: " + i);
+        }
+        for (int i = 1; i < ShadowPageTables.LGUEST_PGDIRS; i++) {
+            assertFalse(g.tables.switchPgtable(0, pgdirs[i]), "cached, taken as it is: " + i);
+        }
+        assertFalse(g.tables.switchPgtable(0, pgdirs[ShadowPageTables.LGUEST_PGDIRS - 1]), "the one it is on");
+        assertTrue(g.tables.switchPgtable(0, pgdirs[ShadowPageTables.LGUEST_PGDIRS]), "a fifth: a shadow is recycled");
+        assertTrue(g.kills.isEmpty());
+    }
+
+    @Test
     void eachCpuKeepsItsDirectoryWhenAnotherSwitches() {
         long va = 0x0800_0000L;
         long[] pgdirs = new long[8];

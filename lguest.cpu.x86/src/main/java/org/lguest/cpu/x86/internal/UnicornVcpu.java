@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 import org.lguest.api.abi.Lguest;
+import org.lguest.api.cpu.ExitHandler;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.LguestRegs;
 import org.lguest.api.cpu.PortIo;
@@ -61,9 +62,13 @@ final class UnicornVcpu implements Vcpu {
     private static final int EFLAGS_GUEST_MASK = 0x0024_0FD5;
     private static final int EFLAGS_FIXED = 0x2;
     private static final int GENERAL_PROTECTION = 13, PAGE_FAULT = 14;
+    /** Exceptions the CPU raises end at 19 (#XM); 20-31 are reserved and 32 up external. */
+    private static final int FIRST_RESERVED_VECTOR = 20;
     /** {@code int imm8}: opcode and vector. */
     private static final int INT_N_LENGTH = 2;
     private static final int KICK_RETRY_NANOS = 20_000, KICK_RETRIES = 5_000;
+
+    private static final System.Logger LOG = System.getLogger("org.lguest.cpu.x86");
 
     private final Engine engine;
     private final Switcher switcher;
@@ -84,6 +89,11 @@ final class UnicornVcpu implements Vcpu {
     private boolean flushPending;
     /** A fresh engine, or one stopped inside the switcher: the next entry starts from ring 0. */
     private boolean engineAtRing0 = true;
+
+    /** The Host's "handle this now", asked from the interrupt hook; null: every exit ends the run. */
+    private ExitHandler exitHandler;
+    /** What the current run returns after the hook settled its exit and stopped; null otherwise. */
+    private VcpuExit stoppedWith;
 
     private final AtomicBoolean kickRequested = new AtomicBoolean();
     private volatile boolean running;
@@ -143,6 +153,7 @@ final class UnicornVcpu implements Vcpu {
                 }
             }
             runGeneration++;
+            stoppedWith = null; // a run that failed may have left one behind
             running = true;
             int vector;
             try {
@@ -159,10 +170,98 @@ final class UnicornVcpu implements Vcpu {
             } finally {
                 running = false;
             }
+            VcpuExit settled = stoppedWith;
+            if (settled != null) {
+                stoppedWith = null;
+                return settled;
+            }
             return exit(vector);
         } catch (UnicornException e) {
             throw new VcpuException("guest CPU " + state.id() + ": " + e.getMessage(), e);
         }
+    }
+
+    /*
+     * Inside the interrupt hook, on the owner thread, with Unicorn still
+     * running: the exit goes to the Host's handler, and when it is settled
+     * and nothing it changed needs the switcher, the changed registers (and
+     * a new root or a TLB flush) are written here and the guest goes on.
+     * Writing EIP from a hook makes Unicorn leave the current block and go
+     * on at the new EIP; CR3 writes and UC_CTL_TLB_FLUSH flush at once, and
+     * the hook runs between blocks, so nothing stale is used after it.
+     * Anything else ends the run as before.
+     */
+    private boolean inEngine(int vector) throws VcpuException {
+        engine.readBatch(UNICORN_IDS, current);
+        if ((current[CS_INDEX] & 3) == 0 || (current[EIP_INDEX] & 0xFFFF_FFFFL) == switcher.fromGuest()) {
+            stats.declined++;
+            return false; // in the switcher or at the trampoline: run() sorts these out as ever
+        }
+        VcpuExit exit = exitFromCurrent(vector);
+        ExitHandler.Action action = exitHandler.handleNow(exit);
+        if (action == ExitHandler.Action.DECLINE) {
+            stats.declined++;
+            stoppedWith = exit;
+            return false;
+        }
+        LguestRegs regs = state.regs();
+        long root = state.pageTableRoot();
+        if (action == ExitHandler.Action.STOP || kickRequested.get() || root == 0 || needsSwitcher(regs, root)) {
+            stats.stopped++;
+            if (action == ExitHandler.Action.STOP) {
+                stats.hostStops++;
+            } else if (kickRequested.get()) {
+                stats.kicks++;
+            } else {
+                stats.switcher++;
+            }
+            stoppedWith = VcpuExit.kicked(regs.get(Reg.EIP) & 0xFFFF_FFFFL);
+            return false;
+        }
+        if (root != loadedRoot) {
+            engine.write(Unicorn.CR3, root);
+            loadedRoot = root;
+            flushPending = false;
+        } else if (flushPending) {
+            engine.flushTlb();
+            flushPending = false;
+        }
+        writeChangedRegisters(regs);
+        int eip = regs.get(Reg.EIP);
+        if (eip != current[EIP_INDEX]) {
+            engine.write(Unicorn.EIP, eip & 0xFFFF_FFFFL);
+        }
+        stats.resumed++;
+        return true;
+    }
+
+    /** How exits ended in the hook (for tests and benchmarks: which ones still stop). */
+    static final class HookStats {
+        /** Resumed; stopped (by the Host's STOP, for a kick, for a change only the switcher makes); given back. */
+        long resumed, stopped, hostStops, kicks, switcher, declined;
+
+        @Override
+        public String toString() {
+            return "resumed " + resumed + ", stopped " + stopped + " (the Host's STOP " + hostStops + ", kicks " + kicks
+                    + ", for the switcher " + switcher + "), declined " + declined;
+        }
+    }
+
+    final HookStats stats = new HookStats();
+
+    @Override
+    public void exitHandler(ExitHandler handler) {
+        if (handler == exitHandler) {
+            return;
+        }
+        exitHandler = handler;
+        engine.inHook(handler == null ? null : vector -> {
+            try {
+                return inEngine(vector);
+            } catch (VcpuException e) {
+                throw new IllegalStateException(e.getMessage(), e); // the engine ends the run with it
+            }
+        });
     }
 
     private boolean needsSwitcher(LguestRegs regs, long root) {
@@ -221,6 +320,11 @@ final class UnicornVcpu implements Vcpu {
 
     private VcpuExit exit(int vector) throws VcpuException {
         engine.readBatch(UNICORN_IDS, current);
+        return exitFromCurrent(vector);
+    }
+
+    /** As {@link #exit}, with the registers already read into {@link #current}. */
+    private VcpuExit exitFromCurrent(int vector) throws VcpuException {
         int cs = current[CS_INDEX];
         LguestRegs regs = state.regs();
         if ((cs & 3) == 0) {
@@ -243,8 +347,9 @@ final class UnicornVcpu implements Vcpu {
             kickRequested.set(false);
             return VcpuExit.kicked(eip);
         }
-        if (vector >= Lguest.FIRST_EXTERNAL_VECTOR) {
-            // Nothing external reaches an engine: only an int n raises these.
+        if (vector >= FIRST_RESERVED_VECTOR) {
+            // Nothing external reaches an engine, and the CPU raises no exception from 20 up: only an int n raises these
+            // (the hypercall's 0x1F among them), so no context needs reading to tell.
             return softwareInterrupt(vector, eip);
         }
         MemorySegment context = engine.saveContext();
@@ -420,6 +525,9 @@ final class UnicornVcpu implements Vcpu {
             return;
         }
         closed = true;
+        if (exitHandler != null) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "lguest: CPU " + state.id() + " exits in the interrupt hook: " + stats);
+        }
         engine.close();
     }
 }

@@ -98,14 +98,44 @@ public final class Engine implements AutoCloseable {
         return new Engine(unicorn);
     }
 
+    /**
+     * Decides, inside the interrupt hook, whether the run goes on: the
+     * vector is handled and emulation continues (at the faulting instruction
+     * again, or past an {@code int n}), or the run ends with it.
+     */
+    @FunctionalInterface
+    public interface InterruptHandler {
+        /** @return true: handled, keep running; false: stop and let {@link #run} return the vector */
+        boolean handled(int vector);
+    }
+
+    /** Asked about every interrupt before the run is stopped for it; null: stop for all. Owner thread, between runs. */
+    private InterruptHandler inHook;
+
     /** Called by Unicorn on the running thread; never lets an exception escape into native code. */
     private void onInterrupt(MemorySegment uc, int vector, MemorySegment user) {
         interrupt = vector;
+        InterruptHandler handler = inHook;
+        if (handler != null && hookFailure == null) {
+            try {
+                if (handler.handled(vector)) {
+                    interrupt = -1;
+                    return;
+                }
+            } catch (Throwable t) {
+                hookFailure = t;
+            }
+        }
         try {
             int ignored = (int) unicorn.emuStop.invokeExact(uc);
         } catch (Throwable t) {
             hookFailure = t;
         }
+    }
+
+    /** Who may settle interrupts without stopping the run; null for nobody. Only between runs, on the running thread. */
+    public void inHook(InterruptHandler handler) {
+        this.inHook = handler;
     }
 
     /**
@@ -212,7 +242,10 @@ public final class Engine implements AutoCloseable {
     public long read(int reg) {
         try {
             scratch.set(JAVA_LONG, 0, 0);
-            unicorn.check("uc_reg_read(" + reg + ")", (int) unicorn.regRead.invokeExact(handle, reg, scratch));
+            int error = (int) unicorn.regRead.invokeExact(handle, reg, scratch);
+            if (error != 0) {
+                unicorn.check("uc_reg_read(" + reg + ")", error); // the message is built only for a failure: hooks call this
+            }
             return scratch.get(JAVA_LONG, 0);
         } catch (Throwable t) {
             throw UnicornException.wrap("uc_reg_read", t);
@@ -222,21 +255,32 @@ public final class Engine implements AutoCloseable {
     public void write(int reg, long value) {
         try {
             scratch.set(JAVA_LONG, 0, value);
-            unicorn.check("uc_reg_write(" + reg + ")", (int) unicorn.regWrite.invokeExact(handle, reg, scratch));
+            int error = (int) unicorn.regWrite.invokeExact(handle, reg, scratch);
+            if (error != 0) {
+                unicorn.check("uc_reg_write(" + reg + ")", error);
+            }
         } catch (Throwable t) {
             throw UnicornException.wrap("uc_reg_write", t);
         }
     }
 
+    /** The id array whose ids {@link #batchIds} holds (callers pass constant arrays); null after a write batch. */
+    private int[] lastReadIds;
+    private final long[] batchLongs = new long[MAX_BATCH];
+
     /** Reads registers in one call; 32-bit values, zero-extended (selectors come back as 16 bits). */
     public void readBatch(int[] regs, int[] out) {
         int n = regs.length;
         try {
-            batchValues.asSlice(0, 8L * n).fill((byte) 0);
-            MemorySegment.copy(regs, 0, batchIds, JAVA_INT, 0, n);
+            batchValues.fill((byte) 0); // selectors come back as 16 bits: the rest must read 0
+            if (regs != lastReadIds) {
+                MemorySegment.copy(regs, 0, batchIds, JAVA_INT, 0, n);
+                lastReadIds = regs;
+            }
             unicorn.check("uc_reg_read_batch", (int) unicorn.regReadBatch.invokeExact(handle, batchIds, batchPointers, n));
+            MemorySegment.copy(batchValues, JAVA_LONG, 0, batchLongs, 0, n);
             for (int i = 0; i < n; i++) {
-                out[i] = batchValues.getAtIndex(JAVA_INT, 2L * i);
+                out[i] = (int) batchLongs[i];
             }
         } catch (Throwable t) {
             throw UnicornException.wrap("uc_reg_read_batch", t);
@@ -245,6 +289,7 @@ public final class Engine implements AutoCloseable {
 
     /** Writes the first {@code count} registers of {@code regs} in one call. */
     public void writeBatch(int[] regs, int[] values, int count) {
+        lastReadIds = null; // the ids below overwrite the ones readBatch left
         try {
             for (int i = 0; i < count; i++) {
                 batchIds.setAtIndex(JAVA_INT, i, regs[i]);
@@ -302,7 +347,9 @@ public final class Engine implements AutoCloseable {
             // Unicorn ends the run for #UD instead of raising it to the hook: it is still a trap for the guest.
             return INVALID_OPCODE;
         }
-        unicorn.check(String.format("uc_emu_start(%#x)", begin), error);
+        if (error != 0) {
+            unicorn.check(String.format("uc_emu_start(%#x)", begin), error);
+        }
         return interrupt;
     }
 
