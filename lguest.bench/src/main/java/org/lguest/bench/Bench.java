@@ -221,8 +221,9 @@ public final class Bench {
         // Every increment lands in the buffer, whose words start at zero: their sum is every store the guest made.
         String expected = Integer.toUnsignedString(rounds * n);
         String size = n % 1_000_000 == 0 ? n / 1_000_000 + "M" : n / 1_000 + "k";
-        hostAgainstBare("9", "guest stores (" + size + " incl over 4 pages)", "bench-store", cmd, "store", n, "/store",
-            "same image, bare Engine", c -> expected.equals(c.result()) ? null : "summed " + c.result() + ", not " + expected);
+        hostAgainstBare("guest stores (" + size + " incl over 4 pages)", "bench-store", cmd, "store", n, "/store",
+            c -> expected.equals(c.result()) ? null : "summed " + c.result() + ", not " + expected,
+            new Floor("9", BareRun.Floor.STOP, "same image, bare Engine"));
     }
 
     private static int xorshift(int x, int count) {
