@@ -37,7 +37,8 @@ public interface DeviceSession extends AutoCloseable {
      * Serves queue {@code queue}: the guest notified it, or the device asked
      * with {@link DeviceContext#wake}. Take chains with {@link VirtQueue#next()}
      * until it answers null or there is nothing more to do; the platform
-     * interrupts the guest afterwards as the driver asked.
+     * interrupts the guest as each chain is completed, as the driver asked
+     * (and once more after the round, for anything left).
      */
     void serve(int queue);
 
