@@ -54,6 +54,8 @@ final class DeviceRunner {
     /** The bound; {@code lguest.virtio.spin.ns} (0: never spin). */
     static final long MAX_SPIN_NANOS = Math.max(0, Long.getLong("lguest.virtio.spin.ns", DEFAULT_MAX_SPIN_NANOS));
 
+    static final boolean YIELD = Boolean.parseBoolean(System.getProperty("lguest.virtio.spin.yield", "true"));
+
     private final Eventfd doorbell = new Eventfd(this::wake);
     private final Thread thread;
     private final Work work;
@@ -77,6 +79,11 @@ final class DeviceRunner {
     private final LongAdder spinMisses = new LongAdder();
     private final LongAdder spinNanos = new LongAdder();
     private final LongAdder parks = new LongAdder();
+    private final LongAdder inlineServes = new LongAdder();
+    private final LongAdder inlineRefused = new LongAdder();
+
+    /** The runner whose serve this thread is running for it (serveHere), or null. */
+    private static final ThreadLocal<DeviceRunner> INLINE = new ThreadLocal<>();
 
     DeviceRunner(String name, int queues, Work work) {
         this(name, queues, work, MAX_SPIN_NANOS);
@@ -118,6 +125,58 @@ final class DeviceRunner {
             lock.unlock();
         }
         wake();
+    }
+
+    /**
+     * Serves {@code queue} on the calling thread if the device is idle (running, nobody serving it), or marks
+     * it pending as {@link #kick} does. Not from inside another such serve (no chains of borrowed threads).
+     */
+    boolean serveHere(int queue) {
+        if (queue < 0 || queue >= pending.length || Thread.currentThread() == thread || INLINE.get() != null) {
+            kick(queue);
+            return false;
+        }
+        boolean took;
+        lock.lock();
+        try {
+            took = running && !busy && !closed;
+            if (took) {
+                busy = true;
+            } else {
+                pending[queue] = true;
+                anyPending = true;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (!took) {
+            inlineRefused.increment();
+            wake();
+            return false;
+        }
+        INLINE.set(this);
+        boolean more;
+        try {
+            if (isRunning()) {
+                work.serve(queue);
+            }
+            work.afterRound();
+        } finally {
+            INLINE.remove();
+            lock.lock();
+            try {
+                busy = false;
+                more = anyPending;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+        inlineServes.increment();
+        if (more) {
+            wake(); // what arrived meanwhile is the device thread's
+        }
+        return true;
     }
 
     /** Starts serving, with every queue pending (whatever arrived while paused is found). */
@@ -186,6 +245,11 @@ final class DeviceRunner {
         return new long[] {spinHits.sum(), spinMisses.sum(), spinNanos.sum(), parks.sum()};
     }
 
+    /** Serves run on a caller's thread, and attempts left to the device thread because it was busy or stopped. */
+    long[] inlineFigures() {
+        return new long[] {inlineServes.sum(), inlineRefused.sum()};
+    }
+
     /** The current spin budget (device thread's; read racily, for tests and diagnostics). */
     long spinBudget() {
         return spinBudget;
@@ -206,7 +270,8 @@ final class DeviceRunner {
                     Arrays.fill(pending, true);
                     anyPending = true;
                 }
-                serve = running && anyPending;
+                // Not while a caller serves it (serveHere): that caller wakes us afterwards if more came.
+                serve = running && anyPending && !busy;
                 if (serve) {
                     System.arraycopy(pending, 0, round, 0, pending.length);
                     Arrays.fill(pending, false);
@@ -251,7 +316,11 @@ final class DeviceRunner {
                     spinNanos.add(now - start);
                     return;
                 }
-                Thread.onSpinWait();
+                if (YIELD) {
+                    Thread.yield();
+                } else {
+                    Thread.onSpinWait();
+                }
                 now = System.nanoTime();
             }
             spinMisses.increment();
