@@ -144,4 +144,65 @@ class DeviceRunnerTest {
         assertTrue(served.isEmpty());
         runner = null;
     }
+
+    @Test
+    void serveHereRunsOnTheCallerWhenIdleAndOtherwiseLeavesItToTheDeviceThread() throws InterruptedException {
+        start("runner-f", 2, DeviceRunner.DEFAULT_MAX_SPIN_NANOS).resume();
+        round(2);
+        awaitParked(thread("runner-f")); // idle, so nobody is serving it
+        String me = Thread.currentThread().getName();
+        assertTrue(runner.serveHere(1));
+        assertEquals(List.of(me + ":1", me + ":round"), round(1), "served on the caller, that queue only");
+        runner.pause();
+        assertFalse(runner.serveHere(0), "a stopped device is not served by anyone");
+        assertTrue(served.isEmpty());
+        runner.resume();
+        assertEquals(List.of("runner-f:0", "runner-f:1", "runner-f:round"), round(2));
+        assertEquals(1, runner.inlineFigures()[0]);
+        assertEquals(1, runner.inlineFigures()[1]);
+    }
+
+    @Test
+    void aServeInsideAnotherBorrowedServeGoesToTheDeviceThread() throws InterruptedException {
+        DeviceRunner inner = new DeviceRunner("runner-h", 1, new DeviceRunner.Work() {
+            @Override
+            public void serve(int queue) {
+                served.add(Thread.currentThread().getName() + ":inner");
+            }
+
+            @Override
+            public void afterRound() {
+            }
+        }, 0);
+        inner.start();
+        try {
+            inner.resume();
+            assertEquals("runner-h:inner", next());
+            boolean[] nested = new boolean[1];
+            DeviceRunner outer = new DeviceRunner("runner-g", 1, new DeviceRunner.Work() {
+                @Override
+                public void serve(int queue) {
+                    nested[0] = inner.serveHere(0);
+                }
+
+                @Override
+                public void afterRound() {
+                }
+            }, 0);
+            outer.start();
+            try {
+                outer.resume(); // the device thread serves it: inner may borrow that thread once
+                assertEquals("runner-g:inner", next());
+                awaitParked(thread("runner-g"));
+                awaitParked(thread("runner-h"));
+                assertTrue(outer.serveHere(0), "the test thread borrows outer");
+                assertEquals("runner-h:inner", next(), "and inner, asked from inside, is left to its own thread");
+                assertFalse(nested[0]);
+            } finally {
+                outer.close();
+            }
+        } finally {
+            inner.close();
+        }
+    }
 }
