@@ -5,7 +5,8 @@ import org.osgi.annotation.versioning.ConsumerType;
 /**
  * A device serving one guest. The platform calls {@link #activate}, {@link
  * #serve} and {@link #reset} on the device's own thread, or with that thread
- * stopped, never two at once; {@link #readConfig} and {@link #writeConfig}
+ * stopped (a {@link DeviceContext#serveNow} serve runs on the caller's
+ * thread while the device's own is idle), never two at once; {@link #readConfig} and {@link #writeConfig}
  * come from guest CPU threads. Anything the session throws marks the
  * device broken until the guest resets it.
  */
