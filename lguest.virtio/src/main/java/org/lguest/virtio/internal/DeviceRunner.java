@@ -54,6 +54,7 @@ final class DeviceRunner {
     /** The bound; {@code lguest.virtio.spin.ns} (0: never spin). */
     static final long MAX_SPIN_NANOS = Math.max(0, Long.getLong("lguest.virtio.spin.ns", DEFAULT_MAX_SPIN_NANOS));
 
+    /** Spin by yielding (the default): on 2 cores a runnable thread, such as the guest's vCPU, gets the CPU at once. */
     static final boolean YIELD = Boolean.parseBoolean(System.getProperty("lguest.virtio.spin.yield", "true"));
 
     private final Eventfd doorbell = new Eventfd(this::wake);
