@@ -585,7 +585,7 @@ public final class Bench {
     private void diskRow(DiskBench d, String id, String name, DiskBench.Kind kind, Runnable between) throws Exception {
         Sides s = interleave("", new String[] {"virtio", "direct"}, new Round[] {() -> d.virtio(kind), () -> d.direct(kind)}, 4,
             between == null ? () -> { } : between);
-        progress("   virtio, medians per batch: publish to serve %s, serve %s, serve to the guest holding the answers %s",
+        progress("   virtio, medians per batch: publish to the first chain taken %s, taken to the last completed %s, completed to the guest holding the answers %s",
             time(s.kept(0, 1).median()), time(s.kept(0, 2).median()), time(s.kept(0, 3).median()));
         boolean flush = kind == DiskBench.Kind.WRITE_FLUSH;
         rows.add(new Row(id, name, "/request", s.kept(0, 0), flush ? "same, FileChannel write + force(true)"

@@ -8,6 +8,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * An event counter with Linux eventfd semantics: {@link #signal} adds to
  * the counter; {@link #read} waits until it is non-zero, then takes all of
  * it. A device thread sleeps in {@code read} until the guest notifies it.
+ * <p>
+ * A reader that waits for other things too (a device thread that also
+ * takes requests from the Launcher) gives a listener instead: it runs on
+ * the signalling thread after every signal, so that reader can wake itself
+ * with no thread in between, and takes the counter with {@link #poll}.
  */
 public final class Eventfd implements AutoCloseable {
     /** Linux caps the counter one below the all-ones value. */
@@ -15,8 +20,27 @@ public final class Eventfd implements AutoCloseable {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    /** Set once at construction; runs on the signalling thread, so it must be quick and must not block. */
+    private final Runnable onSignal;
+    // Under lock.
     private long count;
     private boolean closed;
+
+    /** An eventfd read by {@link #read}. */
+    public Eventfd() {
+        this(null);
+    }
+
+    /**
+     * An eventfd whose reader is woken by {@code onSignal} (null: none),
+     * run after each {@link #signal} that reached the counter, outside the
+     * lock.
+     *
+     * @since 1.2
+     */
+    public Eventfd(Runnable onSignal) {
+        this.onSignal = onSignal;
+    }
 
     /**
      * Adds {@code n} to the counter and wakes a reader. Where the sum would
@@ -34,6 +58,24 @@ public final class Eventfd implements AutoCloseable {
             }
             count = Long.compareUnsigned(MAX - count, n) < 0 ? MAX : count + n;
             changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (onSignal != null) {
+            onSignal.run();
+        }
+    }
+
+    /**
+     * Takes the counter without waiting: 0 if nothing was signalled since
+     * the last take (or the eventfd is closed and drained).
+     *
+     * @since 1.2
+     */
+    public long poll() {
+        lock.lock();
+        try {
+            return take();
         } finally {
             lock.unlock();
         }

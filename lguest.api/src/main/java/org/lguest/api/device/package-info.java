@@ -9,7 +9,10 @@
  * 1.1: {@link org.lguest.api.device.LguestFile#portIo}, the Launcher's
  * handler for port I/O an engine does not trap (a new method on a
  * provider-implemented interface).
+ * <p>
+ * 1.2: {@link org.lguest.api.device.Eventfd}'s listener constructor and
+ * {@code poll()}, for a reader that wakes itself.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.lguest.api.device;

@@ -23,6 +23,22 @@ public interface DeviceContext {
     /** Asks for {@link DeviceSession#serve} of {@code queue} on the device's thread, e.g. when input arrived. */
     void wake(int queue);
 
+    /**
+     * As {@link #wake}, but if the device is idle its {@link DeviceSession#serve}
+     * of {@code queue} runs now, on the calling thread, and the answer is true:
+     * for work handed over from another device's thread (a switch delivering
+     * a frame), which saves waking the device's own thread. The serve is
+     * exclusive with the device's thread as always; one nested in another
+     * such serve is left to the device's thread instead. The caller must
+     * hold no lock the device's serve could need.
+     *
+     * @since 1.1
+     */
+    default boolean serveNow(int queue) {
+        wake(queue);
+        return false;
+    }
+
     /** The device-specific configuration changed: the guest gets a configuration interrupt. */
     void configChanged();
 

@@ -5,7 +5,8 @@ import org.osgi.annotation.versioning.ConsumerType;
 /**
  * A device serving one guest. The platform calls {@link #activate}, {@link
  * #serve} and {@link #reset} on the device's own thread, or with that thread
- * stopped, never two at once; {@link #readConfig} and {@link #writeConfig}
+ * stopped (a {@link DeviceContext#serveNow} serve runs on the caller's
+ * thread while the device's own is idle), never two at once; {@link #readConfig} and {@link #writeConfig}
  * come from guest CPU threads. Anything the session throws marks the
  * device broken until the guest resets it.
  */
@@ -37,7 +38,8 @@ public interface DeviceSession extends AutoCloseable {
      * Serves queue {@code queue}: the guest notified it, or the device asked
      * with {@link DeviceContext#wake}. Take chains with {@link VirtQueue#next()}
      * until it answers null or there is nothing more to do; the platform
-     * interrupts the guest afterwards as the driver asked.
+     * interrupts the guest as each chain is completed, as the driver asked
+     * (and once more after the round, for anything left).
      */
     void serve(int queue);
 

@@ -23,7 +23,8 @@ public interface VirtQueue {
     DescriptorChain next();
 
     /**
-     * Returns a chain to the guest through the used ring.
+     * Returns a chain to the guest through the used ring, and interrupts
+     * the guest if the driver wants to hear of it now.
      *
      * @param written bytes the device wrote into the chain's writable part (cut to its length)
      */

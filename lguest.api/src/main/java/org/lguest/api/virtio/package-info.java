@@ -15,6 +15,8 @@
  * (status, features, queue positions, {@link
  * org.lguest.api.virtio.DeviceContext#state()}) lives in the bus, not in the
  * device service, so a device bundle can be restarted under a paused guest.
+ * <p>
+ * 1.1: {@link org.lguest.api.virtio.DeviceContext#serveNow}.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.1.0")

@@ -333,7 +333,10 @@ final class SplitVirtqueue implements VirtQueue {
             unsignalled++;
         } catch (RuntimeException e) {
             fail("queue " + index + ": " + e);
+            return;
         }
+        // Each chain is the guest's as soon as it is done, not at the end of the round (event index permitting).
+        notifyGuest();
     }
 
     @Override

@@ -777,6 +777,11 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         }
 
         @Override
+        public boolean serveNow(int queue) {
+            return runner.serveHere(queue);
+        }
+
+        @Override
         public void configChanged() {
             generation.incrementAndGet();
             isr.getAndUpdate(v -> v | Virtio.ISR_CONFIG);

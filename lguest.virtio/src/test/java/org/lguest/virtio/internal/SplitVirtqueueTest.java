@@ -310,4 +310,20 @@ class SplitVirtqueueTest {
         assertEquals(0, rig.usedIdx());
         assertTrue(rig.queue.isReady());
     }
+
+    @Test
+    void eachChainInterruptsAsItIsCompletedNotAtTheEndOfTheRound() {
+        rig.usedEvent(0);
+        for (int i = 0; i < 2; i++) {
+            rig.desc(i, QueueRig.DATA, 4, Virtio.DESC_F_WRITE, 0);
+            offer(i);
+        }
+        rig.queue.complete(rig.queue.next(), 1);
+        assertEquals(1, host.interrupts, "the first chain is the guest's before the second is even taken");
+        rig.usedEvent(1);
+        rig.queue.complete(rig.queue.next(), 1);
+        assertEquals(2, host.interrupts, "the driver asked again, so the second interrupts too");
+        rig.queue.notifyGuest();
+        assertEquals(2, host.interrupts, "nothing is left for the end of the round");
+    }
 }
