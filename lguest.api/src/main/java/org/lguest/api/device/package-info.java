@@ -9,7 +9,12 @@
  * 1.1: {@link org.lguest.api.device.LguestFile#portIo}, the Launcher's
  * handler for port I/O an engine does not trap (a new method on a
  * provider-implemented interface).
+ * <p>
+ * 1.2: {@link org.lguest.api.device.LauncherTask#allocate} and {@link
+ * org.lguest.api.device.LauncherTask#hold}: guest RAM the task owns and
+ * keeps mapped until every file using it is closed; {@code map} is
+ * deprecated (the Host no longer runs guests on a Launcher's own memory).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.lguest.api.device;

@@ -92,28 +92,31 @@ final class RunningGuest implements Guest {
         this.memoryBytes = boot.memoryBytes();
         this.console = console;
         try {
-            MemorySegment all = GuestMemory.map(arena, GUARD_BYTES + memoryBytes + GUARD_BYTES);
+            // The task owns guest RAM and keeps it mapped while the Host's file holds it.
+            MemorySegment all = task.allocate(GUARD_BYTES + memoryBytes + GUARD_BYTES);
             guardBelow = all.asSlice(0, GUARD_BYTES);
             ram = all.asSlice(GUARD_BYTES, memoryBytes);
             guardAbove = all.asSlice(GUARD_BYTES + memoryBytes, GUARD_BYTES);
             guardBelow.fill(GUARD_PATTERN);
             guardAbove.fill(GUARD_PATTERN);
         } catch (OutOfMemoryError e) {
+            task.close();
             arena.close();
             throw new LaunchException("cannot allocate " + (memoryBytes >> 20) + " MiB of guest memory; ask for less");
         }
         try {
             boot.load(ram);
         } catch (LaunchException e) {
+            task.close();
             arena.close();
             throw e;
         }
-        task.map(ram);
         this.file = device.open(task);
         try {
             this.bus = virtio == null ? null : createBus(virtio);
         } catch (LaunchException e) {
             file.close();
+            task.close();
             arena.close();
             throw e;
         }
@@ -324,6 +327,7 @@ final class RunningGuest implements Guest {
                 bus.close();
             }
             consoleInput.close();
+            task.close();
             arena.close();
             outcome.complete(new Outcome(end, reason));
         }
