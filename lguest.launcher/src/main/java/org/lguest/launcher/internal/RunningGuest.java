@@ -280,6 +280,23 @@ final class RunningGuest implements Guest {
         return new String(text, 0, end, StandardCharsets.UTF_8);
     }
 
+    /** The most the early console takes from one NOTIFY: a line's worth; the rest of a longer string is not shown. */
+    static final int EARLY_CONSOLE_MAX = 4096;
+
+    /*
+     * The NUL-terminated string at address, cut at EARLY_CONSOLE_MAX bytes
+     * and at the end of RAM: the guest chooses its length, so it must not
+     * choose what we allocate (issue 13, finding 3: a 1.5 GiB string).
+     */
+    static byte[] earlyConsoleText(MemorySegment ram, long address) {
+        long limit = Math.min(ram.byteSize(), address + EARLY_CONSOLE_MAX);
+        long end = address;
+        while (end < limit && ram.get(ValueLayout.JAVA_BYTE, end) != 0) {
+            end++;
+        }
+        return ram.asSlice(address, end - address).toArray(ValueLayout.JAVA_BYTE);
+    }
+
     /**
      * A notification no eventfd in the Host took. A device's notification
      * address wakes its device here instead. Otherwise it is early console
@@ -296,11 +313,7 @@ final class RunningGuest implements Guest {
             finish(State.KILLED, String.format("Bad NOTIFY %#x: not in guest memory", address));
             return;
         }
-        long end = address;
-        while (end < memoryBytes && ram.get(ValueLayout.JAVA_BYTE, end) != 0) {
-            end++;
-        }
-        byte[] text = ram.asSlice(address, end - address).toArray(ValueLayout.JAVA_BYTE);
+        byte[] text = earlyConsoleText(ram, address);
         try {
             console.write(text);
             console.flush();
@@ -367,6 +380,17 @@ final class RunningGuest implements Guest {
     @Override
     public State state() {
         return state.get();
+    }
+
+    /** Guest RAM in bytes. */
+    long memoryBytes() {
+        return memoryBytes;
+    }
+
+    /** Guest RAM the host has backed so far (pages touched), for admission control. */
+    long residentBytes() {
+        MemorySegment r = ram;
+        return r == null || !r.scope().isAlive() ? 0 : GuestMemory.resident(r);
     }
 
     @Override
