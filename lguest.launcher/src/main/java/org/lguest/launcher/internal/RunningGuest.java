@@ -415,6 +415,10 @@ final class RunningGuest implements Guest {
         if (selector < 0) {
             throw new LaunchException("no register '" + name + "': use one of bx cx dx si di bp ax ds es fs gs ip cs flags sp ss");
         }
+        // A guest being stopped has no registers worth showing: say so, as for one that has ended.
+        if (stopReason != null || state.get() != State.RUNNING) {
+            throw new LaunchException("guest " + id + " has ended: " + (outcome.isDone() ? outcome.join().reason() : stopReason));
+        }
         CompletableFuture<Long> value = new CompletableFuture<>();
         onCpu(() -> {
             try {
