@@ -48,30 +48,38 @@ final class Admission {
             return new HostMemory(available, cgroupRoom(proc, cgroupRoot));
         }
 
-        /* cgroup v2: the smallest room (memory.max less memory.current) from our group up to the root. */
+        /*
+         * The smallest room (limit less usage) from our memory cgroup up to
+         * the root: cgroup v2's memory.max and memory.current, or v1's
+         * memory.limit_in_bytes and memory.usage_in_bytes under memory/.
+         */
         private static long cgroupRoom(Path proc, Path cgroupRoot) {
-            String group = null;
+            long room = UNLIMITED;
             try {
                 for (String line : Files.readAllLines(proc.resolve("self/cgroup"))) {
                     if (line.startsWith("0::")) {
-                        group = line.substring(3);
+                        room = Math.min(room, chainRoom(cgroupRoot, line.substring(3), "memory.max", "memory.current"));
+                    } else if (line.matches("[0-9]+:([^:]*,)?memory(,[^:]*)?:.*")) {
+                        room = Math.min(room, chainRoom(cgroupRoot.resolve("memory"), line.substring(line.indexOf(':',
+                            line.indexOf(':') + 1) + 1), "memory.limit_in_bytes", "memory.usage_in_bytes"));
                     }
                 }
             } catch (IOException e) {
                 return UNLIMITED;
             }
-            if (group == null) {
-                return UNLIMITED;
-            }
+            return room;
+        }
+
+        private static long chainRoom(Path root, String group, String limitFile, String usageFile) {
             long room = UNLIMITED;
-            Path dir = cgroupRoot.resolve(group.replaceFirst("^/+", "")).normalize();
-            while (dir.startsWith(cgroupRoot)) {
-                long max = number(dir.resolve("memory.max"));
-                long current = number(dir.resolve("memory.current"));
+            Path dir = root.resolve(group.replaceFirst("^/+", "")).normalize();
+            while (dir.startsWith(root)) {
+                long max = number(dir.resolve(limitFile));
+                long current = number(dir.resolve(usageFile));
                 if (max != UNLIMITED && current != UNLIMITED) {
                     room = Math.min(room, Math.max(0, max - current));
                 }
-                if (dir.equals(cgroupRoot)) {
+                if (dir.equals(root)) {
                     break;
                 }
                 dir = dir.getParent();

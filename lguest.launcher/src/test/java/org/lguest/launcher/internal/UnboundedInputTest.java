@@ -102,6 +102,20 @@ class UnboundedInputTest {
     }
 
     @Test
+    void cgroupV1sMemoryLimitCountsToo(@TempDir Path dir) throws Exception {
+        Path proc = Files.createDirectories(dir.resolve("proc/self")).getParent();
+        Files.writeString(proc.resolve("meminfo"), "MemAvailable:    8388608 kB\n");
+        Files.writeString(proc.resolve("self/cgroup"), "5:devices:/\n4:memory:/box/one\n0::/\n");
+        Path root = dir.resolve("cg");
+        Path one = Files.createDirectories(root.resolve("memory/box/one"));
+        Files.writeString(one.resolve("memory.limit_in_bytes"), String.valueOf(3 * GIB));
+        Files.writeString(one.resolve("memory.usage_in_bytes"), String.valueOf(GIB / 2));
+        Files.writeString(root.resolve("memory/memory.limit_in_bytes"), "9223372036854771712\n");
+        Files.writeString(root.resolve("memory/memory.usage_in_bytes"), String.valueOf(GIB));
+        assertEquals(3 * GIB - GIB / 2, Admission.HostMemory.read(proc, root).cgroupRoom());
+    }
+
+    @Test
     void residentCountsOnlyTouchedPages() {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment ram = GuestMemory.map(arena, 64 * MIB);
