@@ -77,44 +77,6 @@ public class ShellCommandsIT {
         assertTrue(ended.getMessage(), ended.getMessage().contains("guest " + other + " has ended (stopped)"));
     }
 
-    /* Issue 13, finding 4: admission control, through Configuration Admin as an operator sets it. */
-    @Test
-    public void aGuestPastThePlatformsMemoryLimitIsRefused() throws Exception {
-        execute("lguest:config set org.lguest.launcher max_guest_memory_mib 64");
-        String refusal = null;
-        try {
-            // The Launcher restarts with the new configuration; until it has, launches still succeed.
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (refusal == null && System.nanoTime() < deadline) {
-                try {
-                    execute("lguest:launch hello");
-                    Thread.sleep(20);
-                } catch (Exception e) {
-                    if (String.valueOf(e.getMessage()).contains("platform's limit")) {
-                        refusal = e.getMessage();
-                    } else {
-                        Thread.sleep(20);
-                    }
-                }
-            }
-        } finally {
-            execute("lguest:config delete org.lguest.launcher");
-        }
-        assertTrue(String.valueOf(refusal), refusal != null && refusal.startsWith("cannot boot hello: not enough memory"
-            + " for the guest: 128 MiB of RAM") && refusal.contains("platform's limit of 64 MiB"));
-        // Back to no limit: wait until a launch works again, so the tests after this one find the Launcher.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        boolean launched = false;
-        while (!launched && System.nanoTime() < deadline) {
-            try {
-                launched = execute("lguest:launch hello").contains("started");
-            } catch (Exception e) {
-                Thread.sleep(20);
-            }
-        }
-        assertTrue("a launch works again once the limit is gone", launched);
-    }
-
     @Test
     public void infoNamesTheCpuBackendWithItsEngineVersionPagingAndDevices() throws Exception {
         String[] lines = execute("lguest:info").split("\n");

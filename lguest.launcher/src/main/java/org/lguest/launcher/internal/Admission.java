@@ -123,7 +123,7 @@ final class Admission {
         }
         if (platformLimitBytes != UNLIMITED && promised + ramBytes > platformLimitBytes) {
             return String.format("not enough memory for the guest: %d MiB of RAM beside the %d MiB of the %d running"
-                + " guests is more than the platform's limit of %d MiB (org.lguest.launcher max_guest_memory_mib)",
+                + " guests is more than the platform's limit of %d MiB (org.lguest.launcher max.guest.memory.mib)",
                 mib(ramBytes), mib(promised), running.size(), mib(platformLimitBytes));
         }
         long need = ramBytes + overheadBytes;
