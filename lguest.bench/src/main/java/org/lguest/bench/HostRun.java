@@ -33,11 +33,9 @@ final class HostRun {
         GuestImage elf = GuestImage.read(image);
         long memoryBytes = (long) memoryMiB << 20;
         Console console = new Console();
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment ram = arena.allocate(memoryBytes, PAGE);
+        try (Arena arena = Arena.ofShared(); LauncherTask task = new LauncherTask()) {
+            MemorySegment ram = task.allocate(memoryBytes);
             elf.load(ram, commandLine);
-            LauncherTask task = new LauncherTask();
-            task.map(ram);
             LguestFile file = device.open(task);
             try {
                 long answer = write(arena, file, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, elf.entry);

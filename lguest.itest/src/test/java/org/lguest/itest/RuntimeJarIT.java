@@ -149,7 +149,9 @@ class RuntimeJarIT {
         try (Interactive session = Interactive.start()) {
             session.await("lguest> ");
             // The prompt can come before the Launcher: ask again until it is there.
-            session.typeUntil("lguest:launch echo\r", "guest 1 started: echo", "guests cannot be launched");
+            // Under load the shell's commands can come later still.
+            session.typeUntil("lguest:launch echo\r", "guest 1 started: echo", "guests cannot be launched",
+                "Command not found: lguest:launch");
             session.await("echo: type lines");
             session.type("lguest:attach 1\r");
             session.await("attached to guest 1 (echo); Ctrl-] returns to the prompt");
@@ -354,7 +356,7 @@ class RuntimeJarIT {
         }
 
         /** Types {@code keys} again each time {@code retry} is printed after it, until {@code text} is. */
-        void typeUntil(String keys, String text, String retry) throws IOException, InterruptedException {
+        void typeUntil(String keys, String text, String... retries) throws IOException, InterruptedException {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(LIMIT_SECONDS);
             synchronized (output) {
                 int from = output.length();
@@ -363,7 +365,15 @@ class RuntimeJarIT {
                     if (!process.isAlive() || System.nanoTime() > deadline) {
                         throw new AssertionError("never printed '" + text + "':\n" + output);
                     }
-                    int failed = output.indexOf(retry, from);
+                    int failed = -1;
+                    String retry = "";
+                    for (String r : retries) {
+                        int at = output.indexOf(r, from);
+                        if (at >= 0 && (failed < 0 || at < failed)) {
+                            failed = at;
+                            retry = r;
+                        }
+                    }
                     if (failed >= 0) {
                         from = failed + retry.length();
                         output.wait(200);

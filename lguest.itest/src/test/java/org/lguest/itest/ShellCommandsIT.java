@@ -72,6 +72,9 @@ public class ShellCommandsIT {
         assertEquals("guest " + other + " stopped", execute("lguest:stop " + other));
         assertEquals(Guest.State.STOPPED,
             launcher.guest(other).orElseThrow().outcome().toCompletableFuture().get(30, TimeUnit.SECONDS).state());
+        // Issue 13, finding 6: no stale registers from a guest that has ended.
+        Exception ended = org.junit.Assert.assertThrows(Exception.class, () -> execute("lguest:regs " + other));
+        assertTrue(ended.getMessage(), ended.getMessage().contains("guest " + other + " has ended (stopped)"));
     }
 
     @Test

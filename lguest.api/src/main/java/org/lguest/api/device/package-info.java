@@ -11,7 +11,11 @@
  * provider-implemented interface).
  * <p>
  * 1.2: {@link org.lguest.api.device.Eventfd}'s listener constructor and
- * {@code poll()}, for a reader that wakes itself.
+ * {@code poll()}, for a reader that wakes itself; {@link
+ * org.lguest.api.device.LauncherTask#allocate} and {@link
+ * org.lguest.api.device.LauncherTask#hold}: guest RAM the task owns and
+ * keeps mapped until every file using it is closed; {@code map} is
+ * deprecated (the Host no longer runs guests on a Launcher's own memory).
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.2.0")

@@ -9,7 +9,8 @@ import java.util.concurrent.TimeUnit;
  * A CPU's one-shot clock. LHCALL_SET_CLOCKEVENT gives a delay in
  * nanoseconds (0 stops the clock); the Host's scheduler thread waits it
  * out and then raises interrupt 0. Raising it wakes a halted CPU and kicks
- * a running one, like an LHREQ_IRQ from the Launcher.
+ * a running one, like an LHREQ_IRQ from the Launcher, but without ever
+ * waiting for the CPU's lock: that thread is every guest's clock.
  */
 final class ClockDevice {
     private final ScheduledExecutorService scheduler;
@@ -61,6 +62,6 @@ final class ClockDevice {
             }
             armed = null;
         }
-        interrupts.setInterrupt(cpu, 0);
+        interrupts.raiseFromClock(cpu, 0);
     }
 }

@@ -21,6 +21,8 @@ final class Guest {
     final Host host;
     /** mem_base and pfn_limit: the guest's RAM, checked on every access. */
     final GuestMemory memory;
+    /** Keeps the task's RAM mapped until close(), whatever the Launcher does (set at INITIALIZE). */
+    org.lguest.api.device.LauncherTask.Hold ramHold;
     final Cpu[] cpus = new Cpu[Abi.MAX_CPUS];
     volatile int nrCpus;
 

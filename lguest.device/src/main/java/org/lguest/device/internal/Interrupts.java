@@ -269,6 +269,44 @@ final class Interrupts {
         }
     }
 
+    /** How soon the clock looks again at a CPU whose lock it could not take. */
+    private static final long CLOCK_RETRY_NANOS = 500_000;
+
+    /*
+     * setInterrupt() for the Host's shared clock thread, which must never
+     * wait on one guest: every guest's timer and watch run on it (issue 13,
+     * finding 2). The interrupt is marked at once; if the CPU's lock is busy
+     * its owner is in Host code and will see the mark before it sleeps, but
+     * it may be about to enter the engine, so we look again shortly and kick
+     * then, for as long as the interrupt stays pending.
+     */
+    void raiseFromClock(Cpu cpu, int irq) {
+        cpu.setIrq(irq);
+        wakeFromClock(cpu, irq);
+    }
+
+    private void wakeFromClock(Cpu cpu, int irq) {
+        if (cpu.lg.closed || !cpu.irqPending(irq)) {
+            return;
+        }
+        if (cpu.lock.tryLock()) {
+            try {
+                cpu.wake.signalAll();
+                if (cpu.running && cpu.vcpu != null && !cpu.lg.closed) {
+                    cpu.vcpu.kick();
+                }
+            } finally {
+                cpu.lock.unlock();
+            }
+            return;
+        }
+        try {
+            host.timers.schedule(() -> wakeFromClock(cpu, irq), CLOCK_RETRY_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The Host is going away.
+        }
+    }
+
     /*
      * The vectors a Guest may claim for system calls: 0x80, and the one
      * extra vector HostConfig allows.

@@ -362,8 +362,12 @@ final class LguestFileImpl implements LguestFile {
             if (Long.compareUnsigned(pfnLimit, Long.MAX_VALUE / Lguest.PAGE_SIZE) > 0) {
                 return -EFAULT;
             }
-            Optional<MemorySegment> ram = task.resolve(base, pfnLimit * Lguest.PAGE_SIZE);
-            if (ram.isEmpty()) {
+            /*
+             * Only memory the task allocated will do, and we hold it until
+             * close(): as get_task_mm() did, so a Launcher that lets go of
+             * its memory early cannot unmap RAM the engine still uses.
+             */
+            if (task.resolve(base, pfnLimit * Lguest.PAGE_SIZE).isEmpty()) {
                 return -EFAULT;
             }
             /* At least one page, base page-aligned, and nothing overlapping the host area. */
@@ -371,15 +375,23 @@ final class LguestFileImpl implements LguestFile {
                 || (base & (Lguest.PAGE_SIZE - 1)) != 0) {
                 return -EINVAL;
             }
+            Optional<LauncherTask.Hold> held = task.hold(base, pfnLimit * Lguest.PAGE_SIZE);
+            if (held.isEmpty()) {
+                return -EFAULT;
+            }
+            LauncherTask.Hold hold = held.get();
 
             /* Guest holds everything the Host keeps about this Guest. */
             Guest guest = host.allocator.allocate(Allocator.Step.GUEST,
-                () -> new Guest(host, new GuestMemory(ram.get(), pfnLimit)));
+                () -> new Guest(host, new GuestMemory(hold.segment(), pfnLimit)));
             if (guest == null) {
+                hold.close();
                 return -ENOMEM;
             }
+            guest.ramHold = hold;
             guest.eventfds = host.allocator.allocate(Allocator.Step.EVENTFD_MAP, EventfdMap::empty);
             if (guest.eventfds == null) {
+                hold.close();
                 return -ENOMEM;
             }
             /* CPU 0, the only one, begins at start. */
@@ -411,6 +423,7 @@ final class LguestFileImpl implements LguestFile {
             guest.cpus[i].state = null;
         }
         guest.eventfds = null;
+        guest.ramHold.close();
     }
 
     /*L:025
@@ -555,6 +568,8 @@ final class LguestFileImpl implements LguestFile {
                 guest.hostArea = null;
             }
             guest.machine = null;
+            /* Nothing of ours touches guest RAM any more: let the task unmap it if the Launcher is done. */
+            guest.ramHold.close();
             /* Forget the eventfds; they belong to the Launcher, which closes them itself. */
             guest.eventfds = EventfdMap.EMPTY;
             /* Drop the death reason too. */

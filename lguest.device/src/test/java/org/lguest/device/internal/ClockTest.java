@@ -85,4 +85,44 @@ class ClockTest {
         wake.get();
         assertTrue(rig.cpu().irqPending(3), "no handler for it: still pending, but the guest woke");
     }
+
+    /*
+     * Issue 13, finding 2: a guest whose CPU thread kept its lock held the
+     * Host's one clock thread in setInterrupt(), and every other guest's
+     * timer stopped. The clock now never waits on a CPU: another timer on
+     * the same thread (a neighbour's) still fires, and the held CPU gets
+     * its interrupt once its lock is free.
+     */
+    @Test
+    void aCpuThatHoldsItsLockCannotStopTheClockForOthers() throws Exception {
+        rig.backend.then(Rig.hcall(Lhcall.NOTIFY, 10));
+        assertEquals(10, rig.read().word(), "the handler and stack are in place");
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread hog = new Thread(() -> {
+            rig.cpu().lock.lock();
+            try {
+                held.countDown();
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                rig.cpu().lock.unlock();
+            }
+        });
+        hog.start();
+        held.await();
+        rig.cpu().hrt.set(1_000_000);
+        CompletableFuture<Void> neighbour = new CompletableFuture<>();
+        rig.host.timers.schedule(() -> neighbour.complete(null), 20, java.util.concurrent.TimeUnit.MILLISECONDS);
+        neighbour.get();
+        assertTrue(rig.cpu().irqPending(0), "the held CPU's interrupt is marked all the same");
+        release.countDown();
+        hog.join();
+        rig.backend.then(Rig.hcall(Lhcall.NOTIFY, 11));
+        var r = rig.read();
+        assertEquals(8, r.n(), () -> "read " + r.n() + " dead=" + rig.guest().dead());
+        assertEquals(11, r.word());
+        assertEquals(0x3000 + 2, rig.reg(Reg.EIP), "interrupt 0 delivered once the CPU was free");
+    }
 }

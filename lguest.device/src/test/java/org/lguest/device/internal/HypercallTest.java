@@ -394,23 +394,51 @@ class HypercallTest {
         assertFalse(rig.cpu().hrt.isArmed(), "SET_CLOCKEVENT(0) from EBX: the clock stays off");
     }
 
+    /*
+     * Issue 13, finding 1: a Launcher that ran its guest once and then freed
+     * its memory crashed the JVM at the next read(). Task-owned RAM is held
+     * by the file, so letting go early changes nothing until close().
+     */
     @Test
-    void launcherMemoryThatGoesAwayKillsTheGuestNotTheHost() {
-        {
-            java.lang.foreign.Arena ram = java.lang.foreign.Arena.ofShared();
-            var mem = ram.allocate(16 * 4096L, 4096);
-            var task = new org.lguest.api.device.LauncherTask();
-            task.map(mem);
-            var file = rig.host.open(task);
-            assertEquals(24, file.write(rig.words(0, mem.address(), 16, 0x2000), 0));
-            rig.backend.then(Rig.hcall(Lhcall.LGUEST_INIT, Rig.DATA));
-            ram.close();
-            assertEquals(-Errno.ENOENT, file.read(rig.buffer(64), 0));
-            var b = rig.buffer(64);
-            long n = file.read(b, 0);
-            assertEquals("bad guest page 0x1000", new String(b.asSlice(0, n - 1).toArray(
-                java.lang.foreign.ValueLayout.JAVA_BYTE), java.nio.charset.StandardCharsets.ISO_8859_1));
-            file.close();
+    void aLauncherThatLetsGoOfItsMemoryEarlyCannotUnmapGuestRam() {
+        rig.boot();
+        rig.task.close();
+        assertTrue(rig.memory.scope().isAlive(), "the file holds the RAM until it is closed");
+        rig.backend.then(Rig.hcall(Lhcall.NOTIFY, 0x5678));
+        assertEquals(8, rig.read().n(), "the guest runs on, on RAM still mapped");
+        rig.memory.set(java.lang.foreign.ValueLayout.JAVA_INT, 0x100, 7);
+        rig.file.close();
+        assertFalse(rig.memory.scope().isAlive(), "closing the file unmapped what the Launcher let go of");
+    }
+
+    /* The same finding's other forms: memory the Host could not hold is refused up front. */
+    @Test
+    void memoryTheHostCannotHoldIsRefusedWithEfault() throws Exception {
+        var task = new org.lguest.api.device.LauncherTask();
+        // The Launcher's own arena, freed after the fact: the Host never took it.
+        java.lang.foreign.Arena own = java.lang.foreign.Arena.ofShared();
+        var mine = own.allocate(16 * 4096L, 4096);
+        task.map(mine);
+        // A read-only view and another thread's confined segment.
+        var readOnly = task.allocate(16 * 4096L).asReadOnly();
+        java.lang.foreign.MemorySegment[] confined = new java.lang.foreign.MemorySegment[1];
+        java.lang.foreign.Arena[] theirs = new java.lang.foreign.Arena[1];
+        Thread t = new Thread(() -> {
+            theirs[0] = java.lang.foreign.Arena.ofConfined();
+            confined[0] = theirs[0].allocate(16 * 4096L, 4096);
+        });
+        t.start();
+        t.join();
+        task.map(confined[0]);
+        try (var file = rig.host.open(task)) {
+            assertEquals(-Errno.EFAULT, file.write(rig.words(0, mine.address(), 16, 0x2000), 0));
+            own.close();
+            assertEquals(-Errno.EFAULT, file.write(rig.words(0, mine.address(), 16, 0x2000), 0));
+            assertEquals(-Errno.EFAULT, file.write(rig.words(0, confined[0].address(), 16, 0x2000), 0));
+            // A read-only view names task memory: the Host holds the mapping itself, writable.
+            assertEquals(24, file.write(rig.words(0, readOnly.address(), 16, 0x2000), 0));
         }
+        task.close();
+        assertFalse(readOnly.scope().isAlive());
     }
 }

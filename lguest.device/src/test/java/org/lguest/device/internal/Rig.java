@@ -56,9 +56,9 @@ final class Rig implements AutoCloseable {
     }
 
     final Arena arena = Arena.ofShared();
-    /** The Launcher's memory: PAGES of guest RAM and one page more. */
-    final MemorySegment memory = arena.allocate((PAGES + 1L) * 4096, 4096);
     final LauncherTask task = new LauncherTask();
+    /** The Launcher's memory, which its task owns: PAGES of guest RAM and one page more. */
+    final MemorySegment memory = task.allocate((PAGES + 1L) * 4096);
     final FakeBackend backend = new FakeBackend();
     final FakePageTables paging = new FakePageTables();
     final TestAllocator allocator = new TestAllocator();
@@ -74,7 +74,6 @@ final class Rig implements AutoCloseable {
     }
 
     Rig(boolean withBackend, boolean withPaging, Host.Settings settings) {
-        task.map(memory);
         host = new Host(settings, allocator, Clock.fixed(NOW, ZoneOffset.UTC));
         if (withBackend) {
             host.bindBackend(backend);
@@ -289,6 +288,7 @@ final class Rig implements AutoCloseable {
     public void close() {
         file.close();
         host.close();
+        task.close();
         arena.close();
     }
 }

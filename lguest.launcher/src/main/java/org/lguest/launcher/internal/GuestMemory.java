@@ -26,6 +26,7 @@ public final class GuestMemory {
 
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
+    private static final MethodHandle MINCORE;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -34,6 +35,31 @@ public final class GuestMemory {
                 ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
         MUNMAP = linker.downcallHandle(linker.defaultLookup().find("munmap").orElseThrow(),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+        MINCORE = linker.downcallHandle(linker.defaultLookup().find("mincore").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+    }
+
+    /**
+     * How many bytes of a page-aligned mapping the host has backed so far
+     * (mincore), for admission control; the whole size when it cannot tell.
+     */
+    public static long resident(MemorySegment mapping) {
+        long pages = (mapping.byteSize() + 4095) / 4096;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vector = arena.allocate(pages);
+            // SAFETY: the caller keeps the mapping alive across the call (it is the scope of the segment passed).
+            int rc = (int) MINCORE.invokeExact(mapping, mapping.byteSize(), vector);
+            if (rc != 0) {
+                return mapping.byteSize();
+            }
+            long resident = 0;
+            for (long i = 0; i < pages; i++) {
+                resident += vector.get(ValueLayout.JAVA_BYTE, i) & 1;
+            }
+            return resident * 4096;
+        } catch (Throwable e) {
+            return mapping.byteSize();
+        }
     }
 
     private GuestMemory() {

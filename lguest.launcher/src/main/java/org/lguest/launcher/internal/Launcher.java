@@ -38,6 +38,12 @@ public class Launcher implements GuestManager {
 
         @AttributeDefinition(name = "Guests kept after they end", description = "Ended guests stay listed until this many have ended", min = "0")
         int ended_guests_kept() default 16;
+
+        @AttributeDefinition(name = "Limit on all guests' RAM (MiB)", description = "A guest whose RAM, with that of the guests running, would pass this is refused; 0 for no limit beyond the host's", min = "0")
+        int max_guest_memory_mib() default 0;
+
+        @AttributeDefinition(name = "Overhead per guest (MiB)", description = "Memory a guest costs beyond its RAM (the Host's area, the engine's code cache), counted when admitting it", min = "0")
+        int guest_overhead_mib() default 48;
     }
 
     private final LguestDevice device;
@@ -74,11 +80,25 @@ public class Launcher implements GuestManager {
         try (ImageSource kernelBytes = catalog.open(options.image());
                 ImageSource initrd = options.initrd() == null ? null
                     : ImageSource.ofFile(options.initrd().toString(), options.initrd(), "initrd")) {
-            BootPlan boot = BootPlan.check(KernelImage.parse(kernelBytes), initrd, (long) memory << 20,
-                options.commandLine());
-            guest = new RunningGuest(ids.incrementAndGet(), options.image(), boot, options.console(), device, virtio);
+            long memoryBytes = (long) memory << 20;
+            // Sizes before contents: a file larger than guest RAM cannot fit, however it is laid out.
+            refuseLarger(kernelBytes, "kernel", memoryBytes);
+            refuseLarger(initrd, "initrd", memoryBytes);
+            BootPlan boot = BootPlan.check(KernelImage.parse(kernelBytes), initrd, memoryBytes, options.commandLine());
+            // Admission and registration together, so two launches at once cannot both take the last room.
+            synchronized (guests) {
+                String refused = Admission.refusal(memoryBytes, (long) config.guest_overhead_mib() << 20,
+                    guests.values().stream().filter(g -> g.state() == Guest.State.RUNNING)
+                        .map(g -> new Admission.Running(g.memoryBytes(), g.residentBytes())).toList(),
+                    config.max_guest_memory_mib() == 0 ? Admission.UNLIMITED : (long) config.max_guest_memory_mib() << 20,
+                    Admission.HostMemory.read());
+                if (refused != null) {
+                    throw new LaunchException("cannot boot " + options.image() + ": " + refused);
+                }
+                guest = new RunningGuest(ids.incrementAndGet(), options.image(), boot, options.console(), device, virtio);
+                guests.put(guest.id(), guest);
+            }
         }
-        guests.put(guest.id(), guest);
         try {
             guest.start();
         } catch (LaunchException e) {
@@ -90,6 +110,13 @@ public class Launcher implements GuestManager {
         }
         forgetOldGuests();
         return guest;
+    }
+
+    static void refuseLarger(ImageSource source, String what, long memoryBytes) throws LaunchException {
+        if (source != null && source.size() > memoryBytes) {
+            throw new LaunchException(String.format("cannot boot: the %s %s is %d MiB, larger than the %d MiB of guest"
+                + " memory it would load into", what, source.name(), source.size() >> 20, memoryBytes >> 20));
+        }
     }
 
     private void forgetOldGuests() {

@@ -92,28 +92,31 @@ final class RunningGuest implements Guest {
         this.memoryBytes = boot.memoryBytes();
         this.console = console;
         try {
-            MemorySegment all = GuestMemory.map(arena, GUARD_BYTES + memoryBytes + GUARD_BYTES);
+            // The task owns guest RAM and keeps it mapped while the Host's file holds it.
+            MemorySegment all = task.allocate(GUARD_BYTES + memoryBytes + GUARD_BYTES);
             guardBelow = all.asSlice(0, GUARD_BYTES);
             ram = all.asSlice(GUARD_BYTES, memoryBytes);
             guardAbove = all.asSlice(GUARD_BYTES + memoryBytes, GUARD_BYTES);
             guardBelow.fill(GUARD_PATTERN);
             guardAbove.fill(GUARD_PATTERN);
         } catch (OutOfMemoryError e) {
+            task.close();
             arena.close();
             throw new LaunchException("cannot allocate " + (memoryBytes >> 20) + " MiB of guest memory; ask for less");
         }
         try {
             boot.load(ram);
         } catch (LaunchException e) {
+            task.close();
             arena.close();
             throw e;
         }
-        task.map(ram);
         this.file = device.open(task);
         try {
             this.bus = virtio == null ? null : createBus(virtio);
         } catch (LaunchException e) {
             file.close();
+            task.close();
             arena.close();
             throw e;
         }
@@ -277,6 +280,23 @@ final class RunningGuest implements Guest {
         return new String(text, 0, end, StandardCharsets.UTF_8);
     }
 
+    /** The most the early console takes from one NOTIFY: a line's worth; the rest of a longer string is not shown. */
+    static final int EARLY_CONSOLE_MAX = 4096;
+
+    /*
+     * The NUL-terminated string at address, cut at EARLY_CONSOLE_MAX bytes
+     * and at the end of RAM: the guest chooses its length, so it must not
+     * choose what we allocate (issue 13, finding 3: a 1.5 GiB string).
+     */
+    static byte[] earlyConsoleText(MemorySegment ram, long address) {
+        long limit = Math.min(ram.byteSize(), address + EARLY_CONSOLE_MAX);
+        long end = address;
+        while (end < limit && ram.get(ValueLayout.JAVA_BYTE, end) != 0) {
+            end++;
+        }
+        return ram.asSlice(address, end - address).toArray(ValueLayout.JAVA_BYTE);
+    }
+
     /**
      * A notification no eventfd in the Host took. A device's notification
      * address wakes its device here instead. Otherwise it is early console
@@ -293,11 +313,7 @@ final class RunningGuest implements Guest {
             finish(State.KILLED, String.format("Bad NOTIFY %#x: not in guest memory", address));
             return;
         }
-        long end = address;
-        while (end < memoryBytes && ram.get(ValueLayout.JAVA_BYTE, end) != 0) {
-            end++;
-        }
-        byte[] text = ram.asSlice(address, end - address).toArray(ValueLayout.JAVA_BYTE);
+        byte[] text = earlyConsoleText(ram, address);
         try {
             console.write(text);
             console.flush();
@@ -324,6 +340,7 @@ final class RunningGuest implements Guest {
                 bus.close();
             }
             consoleInput.close();
+            task.close();
             arena.close();
             outcome.complete(new Outcome(end, reason));
         }
@@ -365,6 +382,17 @@ final class RunningGuest implements Guest {
         return state.get();
     }
 
+    /** Guest RAM in bytes. */
+    long memoryBytes() {
+        return memoryBytes;
+    }
+
+    /** Guest RAM the host has backed so far (pages touched), for admission control. */
+    long residentBytes() {
+        MemorySegment r = ram;
+        return r == null || !r.scope().isAlive() ? 0 : GuestMemory.resident(r);
+    }
+
     @Override
     public long exits() {
         return exits.get();
@@ -386,6 +414,10 @@ final class RunningGuest implements Guest {
         long selector = PtRegs.byName(name);
         if (selector < 0) {
             throw new LaunchException("no register '" + name + "': use one of bx cx dx si di bp ax ds es fs gs ip cs flags sp ss");
+        }
+        // A guest being stopped has no registers worth showing: say so, as for one that has ended.
+        if (stopReason != null || state.get() != State.RUNNING) {
+            throw new LaunchException("guest " + id + " has ended: " + (outcome.isDone() ? outcome.join().reason() : stopReason));
         }
         CompletableFuture<Long> value = new CompletableFuture<>();
         onCpu(() -> {

@@ -174,6 +174,11 @@ public class GuestCommands {
     @Descriptor("show the registers of a guest's CPU 0, read with LHREQ_GETREG")
     public String regs(@Descriptor("the guest's id (see lguest:list)") int id) throws LaunchException {
         Guest guest = guest(id);
+        // A stopped guest's registers would be stale: fail as the other commands do for a guest that has ended.
+        if (guest.state() != Guest.State.RUNNING) {
+            throw new LaunchException("guest " + id + " has ended (" + guest.state().name().toLowerCase(java.util.Locale.ROOT)
+                + "): " + guest.outcome().toCompletableFuture().join().reason());
+        }
         StringBuilder text = new StringBuilder();
         for (long selector = PtRegs.BX; selector <= PtRegs.SS; selector += 4) {
             if (selector == PtRegs.ORIG_AX) {
