@@ -178,6 +178,8 @@ class DeviceRunnerTest {
         try {
             inner.resume();
             assertEquals("runner-h:inner", next());
+            // Only a parked runner lends its work to another thread.
+            awaitParked(thread("runner-h"));
             boolean[] nested = new boolean[1];
             DeviceRunner outer = new DeviceRunner("runner-g", 1, new DeviceRunner.Work() {
                 @Override
