@@ -1,6 +1,7 @@
 package org.lguest.api.guest;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -21,6 +22,16 @@ public interface Guest {
 
     /** CPU time its run threads have used. */
     Duration cpuTime();
+
+    /** Guest RAM in bytes; 0 when the implementation does not say. */
+    default long memoryBytes() {
+        return 0;
+    }
+
+    /** The last lines the guest wrote to its console, oldest first; empty when none are kept. */
+    default List<String> consoleTail() {
+        return List.of();
+    }
 
     /** Completes when the guest has stopped, for whatever reason. */
     CompletionStage<Outcome> outcome();

@@ -9,6 +9,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -62,6 +63,7 @@ final class RunningGuest implements Guest {
     private final String image;
     private final long memoryBytes;
     private final OutputStream console;
+    private final ConsoleTail tail;
     private final Arena arena = Arena.ofShared();
     private final LauncherTask task = new LauncherTask();
     private final LguestFile file;
@@ -90,7 +92,7 @@ final class RunningGuest implements Guest {
         this.id = id;
         this.image = image;
         this.memoryBytes = boot.memoryBytes();
-        this.console = console;
+        this.console = tail = new ConsoleTail(console);
         try {
             MemorySegment all = GuestMemory.map(arena, GUARD_BYTES + memoryBytes + GUARD_BYTES);
             guardBelow = all.asSlice(0, GUARD_BYTES);
@@ -368,6 +370,16 @@ final class RunningGuest implements Guest {
     @Override
     public long exits() {
         return exits.get();
+    }
+
+    @Override
+    public long memoryBytes() {
+        return memoryBytes;
+    }
+
+    @Override
+    public List<String> consoleTail() {
+        return tail.lines();
     }
 
     @Override
