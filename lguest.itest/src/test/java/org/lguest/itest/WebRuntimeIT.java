@@ -70,6 +70,21 @@ class WebRuntimeIT {
             "-jar", JAR.toString()));
         runtime = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
         awaitMetrics("image=\"demo-peer\",state=\"RUNNING\"} 1.0");
+        // FileInstall hands the console its login on its own thread: wait until the console takes ours.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(LIMIT_SECONDS);
+        int status;
+        while ((status = HTTP.send(request("/system/console/lguest").header("Authorization", basic()).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode()) != 200) {
+            if (!runtime.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError("the console never let " + USER + " in (last status " + status
+                    + "); the runtime printed:\n" + Files.readString(output));
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static String basic() {
+        return "Basic " + Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
     }
 
     @AfterAll
@@ -107,6 +122,9 @@ class WebRuntimeIT {
             later = metrics();
         }
         String devices = metrics();
+        // demo-peer has printed its line on the virtio console: chains and bytes were counted there.
+        assertTrue(value(devices, series(devices, "lguest_device_chains_total", "console")) > 0, devices);
+        assertTrue(value(devices, series(devices, "lguest_device_read_bytes_total", "console")) > 0, devices);
         assertTrue(Pattern.compile("lguest_device_attached\\{guest=\"1\",name=\"[^\"]+\",slot=\"\\d+\",type=\"net\"\\} 1.0")
             .matcher(devices).find(), devices);
         assertTrue(Pattern.compile("lguest_device_broken\\{guest=\"1\",name=\"console\",slot=\"\\d+\",type=\"console\"\\} 0.0")
@@ -144,9 +162,8 @@ class WebRuntimeIT {
 
     /** POSTs an action to the lguest page as the console's user; answers where it redirects to. */
     private static String post(String form) throws IOException, InterruptedException {
-        String token = Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
         HttpResponse<String> response = HTTP.send(request("/system/console/lguest")
-            .header("Authorization", "Basic " + token).header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", basic()).header("Content-Type", "application/x-www-form-urlencoded")
             .POST(HttpRequest.BodyPublishers.ofString(form)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(302, response.statusCode(), response.body());
         return response.headers().firstValue("Location").orElse("");
@@ -176,6 +193,14 @@ class WebRuntimeIT {
             }
             Thread.sleep(200);
         }
+    }
+
+    /** The series of demo-peer's (guest 1) device of {@code type} in family {@code name}. */
+    private static String series(String metrics, String name, String type) {
+        Matcher series = Pattern.compile("(?m)^(" + Pattern.quote(name) + "\\{guest=\"1\",name=\"[^\"]+\",slot=\"\\d+\","
+            + "type=\"" + type + "\"\\}) ").matcher(metrics);
+        assertTrue(series.find(), "no " + name + " for guest 1's " + type + " in\n" + metrics);
+        return series.group(1);
     }
 
     private static double value(String metrics, String series) {

@@ -17,5 +17,5 @@
  * device service, so a device bundle can be restarted under a paused guest.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.lguest.api.virtio;

@@ -125,10 +125,20 @@ public class GuestCommands {
             guest.state(), guest.exits(), guest.cpuTime().toMillis(), guest.memoryBytes() >> 20));
         List<VirtioBus.Slot> slots = guest.state() == Guest.State.RUNNING
             ? withGuestService(VirtioBus.class, id, VirtioBus::slots) : List.of();
+        List<VirtioBus.Counters> counters = guest.state() == Guest.State.RUNNING
+            ? withGuestService(VirtioBus.class, id, VirtioBus::counters) : List.of();
         for (VirtioBus.Slot slot : slots) {
-            text.append(String.format("device %d %-8s %-10s attached=%s status=0x%02x broken=%s%n", slot.slot(),
+            text.append(String.format("device %d %-8s %-10s attached=%s status=0x%02x broken=%s", slot.slot(),
                 Virtio.typeName(slot.type()), slot.name(), slot.attached() ? "yes" : "no", slot.status(),
                 slot.broken() == null ? "-" : slot.broken()));
+            for (VirtioBus.Counters c : counters) {
+                if (c.slot() == slot.slot()) {
+                    text.append(String.format(" notifications=%d chains=%d bytes-in=%d bytes-out=%d errors=%d busy-ms=%d",
+                        c.notifications(), c.chains(), c.bytesRead(), c.bytesWritten(), c.errors(),
+                        c.busyNanos() / 1_000_000));
+                }
+            }
+            text.append(System.lineSeparator());
         }
         return text.toString().stripTrailing();
     }

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.virtio.DeviceContext;
@@ -14,6 +15,7 @@ import org.lguest.api.virtio.GuestRam;
 import org.lguest.api.virtio.InterruptSink;
 import org.lguest.api.virtio.VirtQueue;
 import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.api.virtio.VirtioGuest;
 
@@ -103,6 +105,10 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     private final InterruptSink interrupts;
     private final byte[] config = new byte[CONFIG_SPACE];
     private final SplitVirtqueue[] queues;
+    // Owned by the device thread (serveQueue); read racily for /metrics.
+    private long served;
+    private long busyNanos;
+    private final LongAdder errors = new LongAdder();
     private final DeviceRunner runner;
     private final ConcurrentMap<String, Object> state = new ConcurrentHashMap<>();
     private final Context context = new Context();
@@ -688,12 +694,29 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         if (s == null || broken.get() != null) {
             return;
         }
+        long start = System.nanoTime();
         try {
             s.serve(queue);
         } catch (RuntimeException | LinkageError | AssertionError e) {
             LOG.log(Level.WARNING, name + ": serving queue " + queue + " failed", e);
             broken("the device failed: " + e);
+        } finally {
+            served++;
+            busyNanos += System.nanoTime() - start;
         }
+    }
+
+    /** This device's counters; the device thread writes them, a scrape reads them as they are. */
+    VirtioBus.Counters counters() {
+        long chains = 0;
+        long read = 0;
+        long written = 0;
+        for (SplitVirtqueue q : queues) {
+            chains += q.chains;
+            read += q.bytesRead;
+            written += q.bytesWritten;
+        }
+        return new VirtioBus.Counters(slot, served, chains, read, written, errors.sum(), busyNanos);
     }
 
     // ---- SplitVirtqueue.Host ----
@@ -718,6 +741,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         if (!broken.compareAndSet(null, reason)) {
             return;
         }
+        errors.increment();
         for (SplitVirtqueue q : queues) {
             q.stop();
         }

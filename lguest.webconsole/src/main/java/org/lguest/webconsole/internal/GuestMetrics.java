@@ -1,6 +1,7 @@
 package org.lguest.webconsole.internal;
 
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 import org.lguest.api.guest.Guest;
 import org.lguest.api.virtio.Virtio;
@@ -59,6 +60,37 @@ final class GuestMetrics {
             .help("The device status byte the driver set").labelNames("guest", "slot", "type", "name")
             .callback(cb -> snapshots.get().guests().forEach(row -> row.slots().forEach(slot ->
                 cb.call(slot.status(), deviceLabels(row.guest(), slot)))))
+            .register(registry);
+        deviceCounter(snapshots, "lguest_device_notifications_total",
+            "Rounds in which the device thread served a queue", VirtioBus.Counters::notifications);
+        deviceCounter(snapshots, "lguest_device_chains_total", "Descriptor chains taken from the guest",
+            VirtioBus.Counters::chains);
+        deviceCounter(snapshots, "lguest_device_read_bytes_total", "Bytes the chains offered the device",
+            VirtioBus.Counters::bytesRead);
+        deviceCounter(snapshots, "lguest_device_written_bytes_total", "Bytes the device wrote into chains",
+            VirtioBus.Counters::bytesWritten);
+        deviceCounter(snapshots, "lguest_device_errors_total", "Times the device was marked broken",
+            VirtioBus.Counters::errors);
+        CounterWithCallback.builder().name("lguest_device_busy_seconds_total")
+            .help("Time the device thread spent serving queues").labelNames("guest", "slot", "type", "name")
+            .callback(cb -> snapshots.get().guests().forEach(row -> row.slots().forEach(slot -> {
+                VirtioBus.Counters c = row.countersOf(slot);
+                if (c != null) {
+                    cb.call(c.busyNanos() / 1e9, deviceLabels(row.guest(), slot));
+                }
+            })))
+            .register(registry);
+    }
+
+    private void deviceCounter(Supplier<Snapshot> snapshots, String name, String help,
+            ToLongFunction<VirtioBus.Counters> value) {
+        CounterWithCallback.builder().name(name).help(help).labelNames("guest", "slot", "type", "name")
+            .callback(cb -> snapshots.get().guests().forEach(row -> row.slots().forEach(slot -> {
+                VirtioBus.Counters c = row.countersOf(slot);
+                if (c != null) {
+                    cb.call(value.applyAsLong(c), deviceLabels(row.guest(), slot));
+                }
+            })))
             .register(registry);
     }
 

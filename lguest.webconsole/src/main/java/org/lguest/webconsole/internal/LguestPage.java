@@ -189,6 +189,7 @@ public class LguestPage extends HttpServlet {
                 } else {
                     html.append("<table class='tablelayout lguest-devices'><thead><tr><th>slot</th><th>type</th>"
                         + "<th>name</th><th>bundle</th><th>irq</th><th>attached</th><th>status</th><th>broken</th>"
+                        + "<th>notifications</th><th>chains</th><th>bytes in</th><th>bytes out</th><th>busy ms</th>"
                         + "</tr></thead><tbody>\n");
                     for (VirtioBus.Slot slot : row.slots()) {
                         html.append("<tr><td>").append(slot.slot()).append("</td><td>")
@@ -196,7 +197,16 @@ public class LguestPage extends HttpServlet {
                             .append("</td><td>").append(escape(row.bundleOf(slot))).append("</td><td>").append(slot.irq())
                             .append("</td><td>").append(slot.attached() ? "yes" : "no").append("</td><td>")
                             .append(String.format("0x%02x", slot.status())).append("</td><td>")
-                            .append(slot.broken() == null ? "-" : escape(slot.broken())).append("</td></tr>\n");
+                            .append(slot.broken() == null ? "-" : escape(slot.broken())).append("</td>");
+                        VirtioBus.Counters c = row.countersOf(slot);
+                        if (c == null) {
+                            html.append("<td>-</td><td>-</td><td>-</td><td>-</td><td>-</td>");
+                        } else {
+                            html.append("<td>").append(c.notifications()).append("</td><td>").append(c.chains())
+                                .append("</td><td>").append(c.bytesRead()).append("</td><td>").append(c.bytesWritten())
+                                .append("</td><td>").append(c.busyNanos() / 1_000_000).append("</td>");
+                        }
+                        html.append("</tr>\n");
                     }
                     html.append("</tbody></table>\n");
                 }

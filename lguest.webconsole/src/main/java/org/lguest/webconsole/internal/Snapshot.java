@@ -23,7 +23,18 @@ record Snapshot(List<GuestRow> guests) {
     /** The property the Launcher puts a running guest's number in on its services. */
     static final String GUEST_ID = "lguest.guest.id";
 
-    record GuestRow(Guest guest, List<VirtioBus.Slot> slots, Map<String, String> bundles) {
+    record GuestRow(Guest guest, List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters,
+            Map<String, String> bundles) {
+        /** The counters of the device in {@code slot}, or null when the bus keeps none. */
+        VirtioBus.Counters countersOf(VirtioBus.Slot slot) {
+            for (VirtioBus.Counters c : counters) {
+                if (c.slot() == slot.slot()) {
+                    return c;
+                }
+            }
+            return null;
+        }
+
         /** The symbolic name of the bundle whose device service has this name, or "-". */
         String bundleOf(VirtioBus.Slot slot) {
             return bundles.getOrDefault(slot.name(), "-");
@@ -37,12 +48,16 @@ record Snapshot(List<GuestRow> guests) {
         Map<String, String> bundles = deviceBundles(context);
         List<GuestRow> rows = new ArrayList<>();
         for (Guest guest : manager.guests()) {
-            rows.add(new GuestRow(guest, slots(context, guest.id()), bundles));
+            Bus bus = bus(context, guest.id());
+            rows.add(new GuestRow(guest, bus.slots(), bus.counters(), bundles));
         }
         return new Snapshot(rows);
     }
 
-    private static List<VirtioBus.Slot> slots(BundleContext context, int id) {
+    private record Bus(List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters) {
+    }
+
+    private static Bus bus(BundleContext context, int id) {
         Collection<ServiceReference<VirtioBus>> found;
         try {
             found = context.getServiceReferences(VirtioBus.class, "(" + GUEST_ID + "=" + id + ")");
@@ -53,13 +68,13 @@ record Snapshot(List<GuestRow> guests) {
             VirtioBus bus = context.getService(reference);
             if (bus != null) {
                 try {
-                    return bus.slots();
+                    return new Bus(bus.slots(), bus.counters());
                 } finally {
                     context.ungetService(reference);
                 }
             }
         }
-        return List.of();
+        return new Bus(List.of(), List.of());
     }
 
     /** Device name to the bundle that registers the device service of that name. */
