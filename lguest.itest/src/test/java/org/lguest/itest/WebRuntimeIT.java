@@ -72,12 +72,12 @@ class WebRuntimeIT {
         awaitMetrics("image=\"demo-peer\",state=\"RUNNING\"} 1.0");
         // FileInstall hands the console its login on its own thread: wait until the console takes ours.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(LIMIT_SECONDS);
-        int status;
-        while ((status = HTTP.send(request("/system/console/lguest").header("Authorization", basic()).build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode()) != 200) {
+        HttpResponse<String> answer;
+        while ((answer = HTTP.send(request("/system/console/lguest").header("Authorization", basic()).build(),
+                HttpResponse.BodyHandlers.ofString())).statusCode() != 200) {
             if (!runtime.isAlive() || System.nanoTime() > deadline) {
-                throw new AssertionError("the console never let " + USER + " in (last status " + status
-                    + "); the runtime printed:\n" + Files.readString(output));
+                throw new AssertionError("the console never let " + USER + " in (last status " + answer.statusCode()
+                    + ": " + answer.body() + "); the runtime printed:\n" + Files.readString(output));
             }
             Thread.sleep(200);
         }

@@ -9,7 +9,9 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -76,6 +78,9 @@ final class RunningGuest implements Guest {
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
     private final AtomicLong exits = new AtomicLong();
+    // Exits by kind, written by the CPU thread only and read racily for listings.
+    private long notifyExits;
+    private final long[] trapExits = new long[256];
     private volatile String stopReason;
     private boolean waitingForBackend;
     private volatile long finalCpuNanos;
@@ -216,9 +221,12 @@ final class RunningGuest implements Guest {
                 return;
             }
             if (n == Lhreq.WORD) {
+                notifyExits++;
                 notification(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
             } else if (n == PendingTrap.SIZE) {
-                String failure = traps.handle(PendingTrap.read(buffer));
+                PendingTrap trap = PendingTrap.read(buffer);
+                trapExits[trap.trap() & 0xFF]++;
+                String failure = traps.handle(trap);
                 if (failure != null) {
                     finish(State.KILLED, failure);
                     return;
@@ -370,6 +378,19 @@ final class RunningGuest implements Guest {
     @Override
     public long exits() {
         return exits.get();
+    }
+
+    @Override
+    public Map<String, Long> exitsByKind() {
+        Map<String, Long> kinds = new LinkedHashMap<>();
+        kinds.put("notify", notifyExits);
+        for (int trap = 0; trap < trapExits.length; trap++) {
+            long n = trapExits[trap];
+            if (n != 0) {
+                kinds.put("trap " + trap, n);
+            }
+        }
+        return kinds;
     }
 
     @Override

@@ -123,6 +123,7 @@ public class GuestCommands {
         StringBuilder text = new StringBuilder(String.format(
             "guest %d (%s)%nstate       %s%nexits       %d%ncpu-ms      %d%nmemory-mib  %d%n", guest.id(), guest.image(),
             guest.state(), guest.exits(), guest.cpuTime().toMillis(), guest.memoryBytes() >> 20));
+        guest.exitsByKind().forEach((kind, n) -> text.append(String.format("exits %-6s %d%n", kind, n)));
         List<VirtioBus.Slot> slots = guest.state() == Guest.State.RUNNING
             ? withGuestService(VirtioBus.class, id, VirtioBus::slots) : List.of();
         List<VirtioBus.Counters> counters = guest.state() == Guest.State.RUNNING

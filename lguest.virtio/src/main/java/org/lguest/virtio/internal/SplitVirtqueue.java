@@ -40,6 +40,7 @@ final class SplitVirtqueue implements VirtQueue {
     long chains;
     long bytesRead;
     long bytesWritten;
+    private final boolean counting = VirtioFunction.countNew;
 
     /** Entries an indirect table may have (QEMU's limit; Linux never needs more). */
     static final int MAX_INDIRECT = 1024;
@@ -223,8 +224,10 @@ final class SplitVirtqueue implements VirtQueue {
             }
             Chain chain = walk(head);
             lastAvail = (lastAvail + 1) & 0xFFFF;
-            chains++;
-            bytesRead += chain.readableLength();
+            if (counting) {
+                chains++;
+                bytesRead += chain.readableLength();
+            }
             if (eventIdx) {
                 put16(used, 4 + 8L * size, lastAvail);
             }
@@ -338,7 +341,9 @@ final class SplitVirtqueue implements VirtQueue {
             usedIdx = (usedIdx + 1) & 0xFFFF;
             put16(used, 2, usedIdx);
             unsignalled++;
-            bytesWritten += length;
+            if (counting) {
+                bytesWritten += length;
+            }
         } catch (RuntimeException e) {
             fail("queue " + index + ": " + e);
         }

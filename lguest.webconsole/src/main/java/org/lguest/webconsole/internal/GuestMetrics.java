@@ -27,6 +27,12 @@ final class GuestMetrics {
             .callback(cb -> snapshots.get().guests().forEach(row -> cb.call(row.guest().exits(),
                 id(row.guest()), row.guest().image())))
             .register(registry);
+        CounterWithCallback.builder().name("lguest_guest_launcher_exits_total")
+            .help("Exits that reached the Launcher, by what they asked: notify, or trap N")
+            .labelNames("guest", "image", "kind")
+            .callback(cb -> snapshots.get().guests().forEach(row -> row.guest().exitsByKind().forEach((kind, n) ->
+                cb.call(n, id(row.guest()), row.guest().image(), kind))))
+            .register(registry);
         CounterWithCallback.builder().name("lguest_guest_cpu_seconds_total")
             .help("CPU time the guest's run threads have used").labelNames("guest", "image")
             .callback(cb -> snapshots.get().guests().forEach(row -> cb.call(row.guest().cpuTime().toNanos() / 1e9,

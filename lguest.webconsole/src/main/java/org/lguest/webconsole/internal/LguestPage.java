@@ -158,7 +158,8 @@ public class LguestPage extends HttpServlet {
                 return "<p>No guests.</p>";
             }
             StringBuilder html = new StringBuilder("<table class='tablelayout' id='lguest-guest-table'><thead><tr>"
-                + "<th>id</th><th>image</th><th>state</th><th>CPU ms</th><th>exits</th><th>memory MiB</th>"
+                + "<th>id</th><th>image</th><th>state</th><th>CPU ms</th><th>exits</th><th>exits by kind</th>"
+                + "<th>memory MiB</th>"
                 + "<th>actions</th></tr></thead><tbody>\n");
             for (Snapshot.GuestRow row : snapshot.guests()) {
                 Guest guest = row.guest();
@@ -166,7 +167,9 @@ public class LguestPage extends HttpServlet {
                 html.append("<tr id='lguest-guest-").append(guest.id()).append("'><td>").append(guest.id())
                     .append("</td><td>").append(escape(guest.image())).append("</td><td class='lguest-state'>")
                     .append(guest.state()).append("</td><td>").append(guest.cpuTime().toMillis()).append("</td><td>")
-                    .append(guest.exits()).append("</td><td>").append(guest.memoryBytes() >> 20).append("</td><td>");
+                    .append(guest.exits()).append("</td><td>");
+                guest.exitsByKind().forEach((kind, n) -> html.append(escape(kind)).append(": ").append(n).append(' '));
+                html.append("</td><td>").append(guest.memoryBytes() >> 20).append("</td><td>");
                 if (running) {
                     html.append("<form method='post' action='").append(LABEL).append("' style='display:inline'>")
                         .append("<input type='hidden' name='action' value='stop'><input type='hidden' name='id' value='")
