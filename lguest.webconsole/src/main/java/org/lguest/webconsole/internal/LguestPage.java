@@ -54,6 +54,17 @@ public class LguestPage extends HttpServlet {
 
     @Override
     protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        try {
+            render(request, response);
+        } catch (RuntimeException | LinkageError e) {
+            // The console answers 500 without a word; the log says why.
+            System.getLogger(LguestPage.class.getName()).log(System.Logger.Level.WARNING,
+                "the lguest page failed for " + request.getRequestURI(), e);
+            throw e;
+        }
+    }
+
+    private void render(HttpServletRequest request, HttpServletResponse response) throws IOException {
         String path = request.getPathInfo() == null ? "" : request.getPathInfo();
         response.setCharacterEncoding("UTF-8");
         if (path.endsWith(PART)) {
