@@ -1,6 +1,6 @@
 # Set-up shared by ./lguest, ./test, ./bench and .ci/run.
 #
-# ensure_prerequisites NEED...   (NEED: jdk, maven, unicorn, guest-toolchain)
+# ensure_prerequisites NEED...   (NEED: jdk, maven, unicorn, guest-toolchain, browser)
 # finds what is missing. As root it installs it with apt, showing each step;
 # otherwise it prints the exact commands to run as root and stops.
 #
@@ -103,6 +103,9 @@ ensure_prerequisites() {
         command -v gcc >/dev/null || packages+=(gcc)
         command -v make >/dev/null || packages+=(make)
         if ! command -v gcc >/dev/null || ! gcc_builds_32bit; then packages+=(gcc-multilib); fi ;;
+      browser)
+        # Headless Chromium for the web console's browser test (WebRuntimeIT), with a font to draw the page.
+        [ -x /usr/bin/chromium ] || packages+=(chromium fonts-liberation) ;;
       *) die "unknown prerequisite '$need'" ;;
     esac
   done
@@ -129,6 +132,7 @@ ensure_prerequisites() {
     case "$need" in
       unicorn) unicorn_is_new_enough || die "Unicorn is still older than $unicorn_minimum after the install: check 'apt-cache policy libunicorn2t64'." ;;
       guest-toolchain) gcc_builds_32bit || die "gcc still cannot build 32-bit guests: check gcc-multilib." ;;
+      browser) [ -x /usr/bin/chromium ] || die "chromium is still missing after the install: check 'apt-cache policy chromium'." ;;
     esac
   done
   step "installed ${packages[*]}."

@@ -575,6 +575,15 @@ public final class Bench {
             diskRow(d, "6c", "virtio-blk sequential read (64 KiB requests, 8 in flight)", DiskBench.Kind.READ, null);
             progress("   (kicks %d, interrupts %d)", d.kicks(), d.interrupts());
         }
+        progress("   read, one request at a time: the device counters (/metrics) kept, against a rig without them");
+        try (DiskBench counted = DiskBench.withCounters(true, bytes, 1);
+                DiskBench uncounted = DiskBench.withCounters(false, bytes, 1)) {
+            Sides s = interleave("", new String[] {"counted", "uncounted"}, new Round[] {
+                () -> counted.virtio(DiskBench.Kind.READ), () -> uncounted.virtio(DiskBench.Kind.READ)}, 4, () -> { });
+            rows.add(new Row("6e", "virtio-blk sequential read, device counters kept (64 KiB, 1 in flight)", "/request",
+                s.kept(0, 0), "the same rig, counters off", s.kept(1, 0), s.ratios(1, 0),
+                new Rate(DiskBench.REQUEST / 1e6, "MB/s")));
+        }
         try (DiskBench d = new DiskBench((long) sizes.flushMiB << 20, 1)) {
             progress("   write and flush, %d MiB: every write followed by a flush (force(true))", sizes.flushMiB);
             diskRow(d, "6d", "virtio-blk write + flush each (64 KiB, " + sizes.flushMiB + " MiB)", DiskBench.Kind.WRITE_FLUSH,

@@ -102,6 +102,10 @@ public class ShellCommandsIT {
                 }
                 // The first BAR, one MiB past the RAM of a launch that names no size.
                 assertTrue(devices, devices.contains(String.format("0x%08x", (LaunchOptions.DEFAULT_MEMORY_MIB + 1) << 20)));
+                String stats = execute("lguest:stats " + id);
+                assertTrue(stats, stats.contains("state       RUNNING"));
+                assertTrue(stats, stats.contains("memory-mib  " + LaunchOptions.DEFAULT_MEMORY_MIB));
+                assertTrue(stats, stats.matches("(?s).*device \\d+ block +\\S+ +attached=yes .*"));
             } finally {
                 execute("lguest:stop " + id);
             }

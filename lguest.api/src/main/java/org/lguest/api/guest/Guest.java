@@ -1,6 +1,8 @@
 package org.lguest.api.guest;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -19,8 +21,27 @@ public interface Guest {
     /** Times the guest left the CPU for the Host so far (all CPUs). */
     long exits();
 
+    /**
+     * {@link #exits()} by what the Host's answer asked of the Launcher: {@code "notify"} for a notification no
+     * eventfd took, {@code "trap N"} for trap N handed over (14: device memory, 13: a #GP); empty when the
+     * implementation does not count them.
+     */
+    default Map<String, Long> exitsByKind() {
+        return Map.of();
+    }
+
     /** CPU time its run threads have used. */
     Duration cpuTime();
+
+    /** Guest RAM in bytes; 0 when the implementation does not say. */
+    default long memoryBytes() {
+        return 0;
+    }
+
+    /** The last lines the guest wrote to its console, oldest first; empty when none are kept. */
+    default List<String> consoleTail() {
+        return List.of();
+    }
 
     /** Completes when the guest has stopped, for whatever reason. */
     CompletionStage<Outcome> outcome();

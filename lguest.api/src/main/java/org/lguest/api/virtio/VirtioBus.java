@@ -58,6 +58,11 @@ public interface VirtioBus extends AutoCloseable {
     /** The functions on the bus, for listings. */
     List<Slot> slots();
 
+    /** Each device's counters, in slot order; empty from a bus that keeps none. */
+    default List<Counters> counters() {
+        return List.of();
+    }
+
     /** Detaches every device and stops their threads. Idempotent. */
     @Override
     void close();
@@ -75,5 +80,20 @@ public interface VirtioBus extends AutoCloseable {
      * @param broken why the device is broken, or null
      */
     record Slot(int slot, int type, String name, int irq, long bar0, boolean attached, int status, String broken) {
+    }
+
+    /**
+     * What one device has done since the guest started; each only grows.
+     *
+     * @param slot the PCI device number
+     * @param notifications rounds in which the device thread served one of its queues
+     * @param chains descriptor chains taken from the guest
+     * @param bytesRead bytes the chains offered the device (their readable parts)
+     * @param bytesWritten bytes the device wrote back into chains
+     * @param errors times the device was marked broken
+     * @param busyNanos time the device thread spent serving its queues
+     */
+    record Counters(int slot, long notifications, long chains, long bytesRead, long bytesWritten, long errors,
+            long busyNanos) {
     }
 }

@@ -9,6 +9,9 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -62,6 +65,7 @@ final class RunningGuest implements Guest {
     private final String image;
     private final long memoryBytes;
     private final OutputStream console;
+    private final ConsoleTail tail;
     private final Arena arena = Arena.ofShared();
     private final LauncherTask task = new LauncherTask();
     private final LguestFile file;
@@ -74,6 +78,9 @@ final class RunningGuest implements Guest {
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
     private final AtomicReference<State> state = new AtomicReference<>(State.RUNNING);
     private final AtomicLong exits = new AtomicLong();
+    // Exits by kind, written by the CPU thread only and read racily for listings.
+    private long notifyExits;
+    private final long[] trapExits = new long[256];
     private volatile String stopReason;
     private boolean waitingForBackend;
     private volatile long finalCpuNanos;
@@ -90,7 +97,7 @@ final class RunningGuest implements Guest {
         this.id = id;
         this.image = image;
         this.memoryBytes = boot.memoryBytes();
-        this.console = console;
+        this.console = tail = new ConsoleTail(console);
         try {
             // The task owns guest RAM and keeps it mapped while the Host's file holds it.
             MemorySegment all = task.allocate(GUARD_BYTES + memoryBytes + GUARD_BYTES);
@@ -217,9 +224,12 @@ final class RunningGuest implements Guest {
                 return;
             }
             if (n == Lhreq.WORD) {
+                notifyExits++;
                 notification(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
             } else if (n == PendingTrap.SIZE) {
-                String failure = traps.handle(PendingTrap.read(buffer));
+                PendingTrap trap = PendingTrap.read(buffer);
+                trapExits[trap.trap() & 0xFF]++;
+                String failure = traps.handle(trap);
                 if (failure != null) {
                     finish(State.KILLED, failure);
                     return;
@@ -396,6 +406,29 @@ final class RunningGuest implements Guest {
     @Override
     public long exits() {
         return exits.get();
+    }
+
+    @Override
+    public Map<String, Long> exitsByKind() {
+        Map<String, Long> kinds = new LinkedHashMap<>();
+        kinds.put("notify", notifyExits);
+        for (int trap = 0; trap < trapExits.length; trap++) {
+            long n = trapExits[trap];
+            if (n != 0) {
+                kinds.put("trap " + trap, n);
+            }
+        }
+        return kinds;
+    }
+
+    @Override
+    public long memoryBytes() {
+        return memoryBytes;
+    }
+
+    @Override
+    public List<String> consoleTail() {
+        return tail.lines();
     }
 
     @Override

@@ -40,6 +40,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
     "osgi.command.function=irq",
     "osgi.command.function=images",
     "osgi.command.function=devices",
+    "osgi.command.function=stats",
     "osgi.command.function=console",
     "osgi.command.function=attach",
     "osgi.command.function=demo"
@@ -113,6 +114,34 @@ public class GuestCommands {
                 slot.status(), slot.broken() == null ? "-" : slot.broken()));
         }
         return table.toString().stripTrailing();
+    }
+
+    @Descriptor("a guest's figures, as /metrics gives them under ./lguest --web: state, exits, CPU time, memory, and"
+        + " per device attached, status and broken")
+    public String stats(@Descriptor("the guest's id (see lguest:list)") int id) throws LaunchException {
+        Guest guest = guest(id);
+        StringBuilder text = new StringBuilder(String.format(
+            "guest %d (%s)%nstate       %s%nexits       %d%ncpu-ms      %d%nmemory-mib  %d%n", guest.id(), guest.image(),
+            guest.state(), guest.exits(), guest.cpuTime().toMillis(), guest.memoryBytes() >> 20));
+        guest.exitsByKind().forEach((kind, n) -> text.append(String.format("exits %-6s %d%n", kind, n)));
+        List<VirtioBus.Slot> slots = guest.state() == Guest.State.RUNNING
+            ? withGuestService(VirtioBus.class, id, VirtioBus::slots) : List.of();
+        List<VirtioBus.Counters> counters = guest.state() == Guest.State.RUNNING
+            ? withGuestService(VirtioBus.class, id, VirtioBus::counters) : List.of();
+        for (VirtioBus.Slot slot : slots) {
+            text.append(String.format("device %d %-8s %-10s attached=%s status=0x%02x broken=%s", slot.slot(),
+                Virtio.typeName(slot.type()), slot.name(), slot.attached() ? "yes" : "no", slot.status(),
+                slot.broken() == null ? "-" : slot.broken()));
+            for (VirtioBus.Counters c : counters) {
+                if (c.slot() == slot.slot()) {
+                    text.append(String.format(" notifications=%d chains=%d bytes-in=%d bytes-out=%d errors=%d busy-ms=%d",
+                        c.notifications(), c.chains(), c.bytesRead(), c.bytesWritten(), c.errors(),
+                        c.busyNanos() / 1_000_000));
+                }
+            }
+            text.append(System.lineSeparator());
+        }
+        return text.toString().stripTrailing();
     }
 
     @Descriptor("type a line at a running guest's virtio console")

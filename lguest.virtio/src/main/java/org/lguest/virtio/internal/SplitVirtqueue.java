@@ -36,6 +36,12 @@ import org.lguest.api.virtio.Virtio;
  * with the device thread stopped); everything else runs on the device thread.
  */
 final class SplitVirtqueue implements VirtQueue {
+    // Counters for /metrics: plain fields, written by whichever thread serves the queue, read racily.
+    long chains;
+    long bytesRead;
+    long bytesWritten;
+    private final boolean counting = VirtioFunction.countNew;
+
     /** Entries an indirect table may have (QEMU's limit; Linux never needs more). */
     static final int MAX_INDIRECT = 1024;
     private static final long MAX_CHAIN_BYTES = 0xFFFF_FFFFL;
@@ -218,6 +224,10 @@ final class SplitVirtqueue implements VirtQueue {
             }
             Chain chain = walk(head);
             lastAvail = (lastAvail + 1) & 0xFFFF;
+            if (counting) {
+                chains++;
+                bytesRead += chain.readableLength();
+            }
             if (eventIdx) {
                 put16(used, 4 + 8L * size, lastAvail);
             }
@@ -331,6 +341,9 @@ final class SplitVirtqueue implements VirtQueue {
             usedIdx = (usedIdx + 1) & 0xFFFF;
             put16(used, 2, usedIdx);
             unsignalled++;
+            if (counting) {
+                bytesWritten += length;
+            }
         } catch (RuntimeException e) {
             fail("queue " + index + ": " + e);
             return;

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.virtio.DeviceContext;
@@ -14,6 +15,7 @@ import org.lguest.api.virtio.GuestRam;
 import org.lguest.api.virtio.InterruptSink;
 import org.lguest.api.virtio.VirtQueue;
 import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.api.virtio.VirtioGuest;
 
@@ -103,6 +105,16 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     private final InterruptSink interrupts;
     private final byte[] config = new byte[CONFIG_SPACE];
     private final SplitVirtqueue[] queues;
+    /**
+     * Whether functions made from now on keep counters. Always true in the runtime; the benchmarks turn it
+     * off for a rig of their own, to measure what counting costs against the same path without it.
+     */
+    static volatile boolean countNew = true;
+    private final boolean counting = countNew;
+    // Owned by the device thread (serveQueue); read racily for /metrics.
+    private long served;
+    private long busyNanos;
+    private final LongAdder errors = new LongAdder();
     private final DeviceRunner runner;
     private final ConcurrentMap<String, Object> state = new ConcurrentHashMap<>();
     private final Context context = new Context();
@@ -688,12 +700,31 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         if (s == null || broken.get() != null) {
             return;
         }
+        long start = counting ? System.nanoTime() : 0;
         try {
             s.serve(queue);
         } catch (RuntimeException | LinkageError | AssertionError e) {
             LOG.log(Level.WARNING, name + ": serving queue " + queue + " failed", e);
             broken("the device failed: " + e);
+        } finally {
+            if (counting) {
+                served++;
+                busyNanos += System.nanoTime() - start;
+            }
         }
+    }
+
+    /** This device's counters; the device thread writes them, a scrape reads them as they are. */
+    VirtioBus.Counters counters() {
+        long chains = 0;
+        long read = 0;
+        long written = 0;
+        for (SplitVirtqueue q : queues) {
+            chains += q.chains;
+            read += q.bytesRead;
+            written += q.bytesWritten;
+        }
+        return new VirtioBus.Counters(slot, served, chains, read, written, errors.sum(), busyNanos);
     }
 
     // ---- SplitVirtqueue.Host ----
@@ -718,6 +749,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         if (!broken.compareAndSet(null, reason)) {
             return;
         }
+        errors.increment();
         for (SplitVirtqueue q : queues) {
             q.stop();
         }

@@ -270,6 +270,15 @@ public final class VirtioPciBus implements VirtioBus {
         return slots;
     }
 
+    @Override
+    public List<Counters> counters() {
+        List<Counters> counters = new ArrayList<>();
+        for (VirtioFunction f : functions) {
+            counters.add(f.counters());
+        }
+        return counters;
+    }
+
     /** Detaches a device service that is going away; its slots keep the guests' state. */
     void detach(VirtioDevice device) {
         for (VirtioFunction f : functions) {
