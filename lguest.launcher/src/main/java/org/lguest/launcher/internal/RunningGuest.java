@@ -392,11 +392,6 @@ final class RunningGuest implements Guest {
         return state.get();
     }
 
-    /** Guest RAM in bytes. */
-    long memoryBytes() {
-        return memoryBytes;
-    }
-
     /** Guest RAM the host has backed so far (pages touched), for admission control. */
     long residentBytes() {
         MemorySegment r = ram;

@@ -114,5 +114,20 @@ public class GuestStarter {
         public void stop() {
             guest.stop();
         }
+
+        @Override
+        public Map<String, Long> exitsByKind() {
+            return guest.exitsByKind();
+        }
+
+        @Override
+        public long memoryBytes() {
+            return guest.memoryBytes();
+        }
+
+        @Override
+        public java.util.List<String> consoleTail() {
+            return guest.consoleTail();
+        }
     }
 }
