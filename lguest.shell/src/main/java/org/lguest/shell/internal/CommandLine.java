@@ -1,7 +1,5 @@
 package org.lguest.shell.internal;
 
-import org.lguest.api.abi.Lhcall;
-
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -15,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,8 +22,10 @@ import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Converter;
 import org.apache.felix.service.command.Job;
+import org.lguest.api.abi.Lhcall;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.LaunchException;
+import org.lguest.api.virtio.Virtio;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -243,6 +244,8 @@ public class CommandLine implements FrameworkListener {
         try {
             // Split only at the newlines between arguments: an --append value keeps every space.
             LaunchRequest request = LaunchRequest.parse(List.of(arguments.split("\n")));
+            // At start-up the console's bundle may come after ours: run's guest talks through it.
+            starter.awaitDevices(Map.of(Virtio.ID_CONSOLE, "virtio console"));
             Guest guest = starter.launch(request, CONSOLE);
             boolean left = false;
             if (context.getProperty(TERMINAL) != null) {
