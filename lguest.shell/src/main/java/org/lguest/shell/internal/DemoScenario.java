@@ -177,15 +177,25 @@ final class DemoScenario {
             super(out);
         }
 
+        /*
+         * Whole lines only: the peer's console shares the terminal, and a
+         * line written byte by byte could be cut by one of the peer's.
+         */
         @Override
         public synchronized void write(int b) throws IOException {
-            out.write(b);
             if (b == '\n') {
                 last = line.toString().strip();
+                out.write((line + "\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                out.flush();
                 line.setLength(0);
             } else {
                 line.append((char) (b & 0xFF));
             }
+        }
+
+        @Override
+        public synchronized void flush() throws IOException {
+            out.flush();
         }
 
         @Override

@@ -12,6 +12,7 @@ import java.util.stream.Stream;
 
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -72,6 +73,11 @@ final class DropIns {
         }
     }
 
+    private static boolean isResolvedFragment(Bundle bundle) {
+        return bundle.getHeaders().get(Constants.FRAGMENT_HOST) != null
+            && bundle.getState() == Bundle.RESOLVED;
+    }
+
     private static boolean fileInstallRuns(BundleContext context) {
         for (Bundle bundle : context.getBundles()) {
             if ("org.apache.felix.fileinstall".equals(bundle.getSymbolicName())) {
@@ -85,7 +91,8 @@ final class DropIns {
         List<Path> installed = new ArrayList<>();
         for (Bundle bundle : context.getBundles()) {
             Path path = path(bundle.getLocation());
-            if (path != null) {
+            // FileInstall installs first and starts later: a bundle counts once it runs (a fragment once resolved).
+            if (path != null && (bundle.getState() == Bundle.ACTIVE || isResolvedFragment(bundle))) {
                 installed.add(path);
             }
         }
