@@ -260,12 +260,17 @@ final class Interrupts {
         cpu.setIrq(irq);
         cpu.lock.lock();
         try {
-            cpu.wake.signalAll();
-            if (cpu.running && cpu.vcpu != null && !cpu.lg.closed) {
-                cpu.vcpu.kick();
-            }
+            wakeOrKick(cpu);
         } finally {
             cpu.lock.unlock();
+        }
+    }
+
+    /** With the CPU's lock held: wake it from a halt, or kick it out of the guest to see the interrupt. */
+    private static void wakeOrKick(Cpu cpu) {
+        cpu.wake.signalAll();
+        if (cpu.running && cpu.vcpu != null && !cpu.lg.closed) {
+            cpu.vcpu.kick();
         }
     }
 
@@ -291,10 +296,7 @@ final class Interrupts {
         }
         if (cpu.lock.tryLock()) {
             try {
-                cpu.wake.signalAll();
-                if (cpu.running && cpu.vcpu != null && !cpu.lg.closed) {
-                    cpu.vcpu.kick();
-                }
+                wakeOrKick(cpu);
             } finally {
                 cpu.lock.unlock();
             }
