@@ -66,6 +66,29 @@ final class Prose {
         return out;
     }
 
+    /** One line of a comment, its markers (and a block comment's leading stars) taken off. */
+    record CommentLine(int line, String text) {}
+
+    /**
+     * Every comment line of a Java or C-like file, in order; other kinds have none here.
+     * Strings and character literals are skipped as for {@link #sentences}.
+     */
+    static List<CommentLine> commentLines(String fileName, String content) {
+        String text = content.replace("\r\n", "\n");
+        List<Block> blocks = switch (kind(fileName, text)) {
+            case JAVA -> cComments(text, true);
+            case C_LIKE -> cComments(text, false);
+            default -> List.of();
+        };
+        List<CommentLine> out = new ArrayList<>();
+        for (Block b : blocks) {
+            for (int k = 0; k < b.lines().size(); k++) {
+                out.add(new CommentLine(b.lines().get(k), b.texts().get(k)));
+            }
+        }
+        return out;
+    }
+
     /** Lower case, no journey tags, no punctuation or comment markers, single spaces. */
     static String normalise(String s) {
         String noTags = TAG.matcher(s).replaceAll(" ");

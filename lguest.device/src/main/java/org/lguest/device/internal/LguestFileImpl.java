@@ -112,7 +112,7 @@ final class LguestFileImpl implements LguestFile {
         }
     }
 
-    /*L:040
+    /*L:038
      * Reading is how the Launcher lends its thread to a CPU of the Guest:
      * the call returns when there is something for the Launcher to do.
      */
@@ -209,7 +209,7 @@ final class LguestFileImpl implements LguestFile {
         }
     }
 
-    /*L:055
+    /*L:054
      * The value-to-eventfd map is immutable: attaching builds a copy one entry
      * longer and publishes it with a single volatile store, so a reader sees
      * either the old map or the new one, whole (see EventfdMap).
