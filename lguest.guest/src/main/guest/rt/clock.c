@@ -19,6 +19,10 @@ static int clock_irq(struct trap_frame *frame)
 
 void clock_start(u32 period_ns)
 {
+    /*G:050
+     * Asking for ticks: the handler goes on the first external vector, then LHCALL_SET_CLOCKEVENT arms the
+     * Host's timer for one period.
+     */
     set_trap_handler(FIRST_EXTERNAL_VECTOR + 0, clock_irq);
     clock_period_ns = period_ns;
     hcall1(LHCALL_SET_CLOCKEVENT, period_ns);

@@ -14,6 +14,10 @@
     .globl _start
     .type _start, @function
 _start:
+    /*G:010
+     * The guest's first instruction, at ring 1, reached through the switcher's iret: a stack of our own, a
+     * clean BSS, then C.
+     */
     movl    $stack_top, %esp
     xorl    %ebp, %ebp
     cld
@@ -77,6 +81,10 @@ trap_common:
  */
     .globl lguest_iret
 lguest_iret:
+    /*G:070
+     * The way out of a handler: interrupts back on in lguest_data if the interrupted code had them, then the
+     * iret that lguest_data.noirq_iret names.
+     */
     testl   $X86_EFLAGS_IF, 8(%esp)     /* the saved EFLAGS */
     jz      1f
     movl    $X86_EFLAGS_IF, %ss:lguest_data + LGUEST_DATA_irq_enabled

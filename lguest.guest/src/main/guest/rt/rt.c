@@ -50,6 +50,10 @@ static inline u8 peek8(u32 addr)
 
 static void parse_boot_params(void)
 {
+    /*G:020
+     * The guest reads the boot data at physical 0 as a Linux kernel would: the e820 map gives the size of
+     * RAM, hardware_subarch says lguest, cmd_line_ptr leads to the command line.
+     */
     u32 n = peek8(BP_E820_ENTRIES);
     boot_e820_count = n;
     boot_subarch = peek32(BP_HARDWARE_SUBARCH);
@@ -101,6 +105,10 @@ NORETURN void rt_start(void)
 
 void guest_init(void)
 {
+    /*G:030
+     * The hypercall every guest makes first: it tells the Host where lguest_data lives, the page both sides
+     * share.
+     */
     hcall1(LHCALL_LGUEST_INIT, (u32)&lguest_data);
 }
 
@@ -152,11 +160,19 @@ void say(const char *fmt, ...)
     if (say_hook)
         say_hook(buf, (u32)n + 1);
     else
+        /*G:040
+         * Without a virtio console, a line goes out as a NOTIFY of its address; no eventfd claims that
+         * address, so the Launcher prints it.
+         */
         hcall1(LHCALL_NOTIFY, (u32)buf);
 }
 
 NORETURN void power_off(void)
 {
+    /*G:110
+     * The end: LHCALL_SHUTDOWN with a message; the Host kills the guest and keeps the message for the
+     * Launcher.
+     */
     hcall2(LHCALL_SHUTDOWN, (u32) "Power down", LGUEST_SHUTDOWN_POWEROFF);
     for (;;)
         hcall0(LHCALL_HALT);
@@ -235,6 +251,9 @@ void make_gate(u32 handler, u32 selector, u32 *lo, u32 *hi)
 
 void traps_init(void)
 {
+    /*G:060
+     * The guest's IDT is the Host's copy: one LHCALL_LOAD_IDT_ENTRY per vector, each pointing at its stub.
+     */
     for (unsigned int v = 0; v < NR_TRAP_VECTORS; v++) {
         /* NMI, double fault, vector 15 and the hypercall trap are the Host's. */
         if (v == 2 || v == 8 || v == 15 || v == LGUEST_TRAP_ENTRY)

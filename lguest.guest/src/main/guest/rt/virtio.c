@@ -16,6 +16,7 @@ u32 pci_host_bridge_class = 0xFFFFFFFFu;
 
 u32 pci_read32(u32 dev, u32 reg)
 {
+    /*G:080 The bus scan is port I/O: an address to 0xCF8, the answer from 0xCFC. */
     outl(PCI_CONFIG_ADDRESS, pci_address(dev, reg));
     return inl(PCI_CONFIG_DATA);
 }
@@ -165,6 +166,10 @@ struct virtio_dev *virtio_find(u32 type, u32 nth)
 
 static int virtio_irq(struct trap_frame *frame)
 {
+    /*G:100
+     * A device's interrupt arrives: reading the ISR says why and clears it; the caller waiting on the queue
+     * then takes the used chain.
+     */
     u32 irq = frame->vector - FIRST_EXTERNAL_VECTOR;
     int handled = 0;
     for (u32 i = 0; i < virtio_count; i++) {
@@ -349,6 +354,9 @@ int virtq_add(struct virtq *q, const struct vbuf *bufs, u32 out, u32 in, void *t
 void virtq_kick(struct virtq *q)
 {
     barrier();
+    /*G:090
+     * The kick: once the chain is in the available ring, the queue's index is stored to the notify register.
+     */
     q->notifies++;
     /* The queue index to the notify register: the Host's eventfd takes it, the Launcher never sees it. */
     mmio_write16(q->notify_address, q->index);

@@ -31,6 +31,7 @@ class JourneyTest {
     static final String JOURNEY = "docs/journey.md";
 
     private static List<String> files;
+    /** Every Java and C-like file, tests too: the journey may name a test; only main sources hold tags. */
     private static Map<String, String> sources;
     private static List<JourneyTags.Tag> codeTags;
     private static String journey;
@@ -43,7 +44,8 @@ class JourneyTest {
         sources = new LinkedHashMap<>();
         codeTags = new ArrayList<>();
         for (String file : files) {
-            if (!JourneyTags.isSource(file)) continue;
+            Prose.Kind kind = Prose.kind(file, "");
+            if (kind != Prose.Kind.JAVA && kind != Prose.Kind.C_LIKE) continue;
             String content;
             try {
                 content = Files.readString(root.resolve(file), StandardCharsets.UTF_8);
@@ -51,7 +53,7 @@ class JourneyTest {
                 continue;
             }
             sources.put(file, content);
-            codeTags.addAll(JourneyTags.inSource(file, content));
+            if (JourneyTags.isSource(file)) codeTags.addAll(JourneyTags.inSource(file, content));
         }
         journey = Files.readString(root.resolve(JOURNEY), StandardCharsets.UTF_8);
         steps = JourneyMap.steps(journey);

@@ -52,6 +52,11 @@ final class BootParams {
      * @param initrd where the initrd was put, or null without one
      */
     static void write(MemorySegment ram, long memoryBytes, String commandLine, Initrd initrd) {
+        /*M:080
+         * The boot data a Linux guest reads first: one e820 entry covering all RAM, the boot protocol
+         * version, the subarchitecture that sends Linux down lguest's path, the initrd's place and size, and
+         * the command line one page up.
+         */
         ram.asSlice(0, RESERVED_BYTES).fill((byte) 0);
         // One e820 entry: all of guest memory is RAM.
         ram.set(ValueLayout.JAVA_BYTE, E820_ENTRIES, (byte) 1);

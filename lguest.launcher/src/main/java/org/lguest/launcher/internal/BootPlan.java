@@ -18,6 +18,10 @@ record BootPlan(KernelImage kernel, ImageSource initrd, long memoryBytes, String
     /** Refuses, saying why, a kernel or initrd that does not fit. */
     static BootPlan check(KernelImage kernel, ImageSource initrd, long memoryBytes, String commandLine)
             throws LaunchException {
+        /*M:040
+         * Everything is measured before any guest memory exists: the kernel must fit, and an initrd goes
+         * page-aligned at the very top of RAM, so it must end up above the kernel's last byte.
+         */
         kernel.checkFits(memoryBytes);
         if (initrd != null) {
             if (initrd.size() == 0) {
@@ -52,6 +56,10 @@ record BootPlan(KernelImage kernel, ImageSource initrd, long memoryBytes, String
 
     /** Writes everything into fresh guest RAM (all zero): the initrd's padding stays zero. */
     void load(MemorySegment ram) throws LaunchException {
+        /*M:070
+         * Filling the fresh RAM: the boot data at the bottom, then the kernel where its headers asked, then
+         * the initrd at the place check() chose.
+         */
         BootParams.Initrd place = initrdPlace();
         BootParams.write(ram, memoryBytes, commandLine, place);
         kernel.load(ram);

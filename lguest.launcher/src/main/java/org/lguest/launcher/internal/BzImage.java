@@ -32,6 +32,11 @@ record BzImage(String name, ImageSource source, long payloadOffset, long payload
     }
 
     static BzImage parse(ImageSource source) throws LaunchException {
+        /*M:030
+         * A Linux bzImage: only its header is read here. The setup sectors are skipped (a count of 0 stands
+         * for 4), the rest of the file is the protected-mode part that will sit at 1 MiB, and code32_start,
+         * which must fall inside that part, becomes the entry point.
+         */
         ByteBuffer header = KernelImage.little(source.bytes(0, HEADER_BYTES));
         int setupSects = Byte.toUnsignedInt(header.get(SETUP_SECTS));
         if (setupSects == 0) {

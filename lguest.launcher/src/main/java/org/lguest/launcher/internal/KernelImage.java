@@ -29,6 +29,10 @@ sealed interface KernelImage permits ElfImage, BzImage {
     void load(MemorySegment ram) throws LaunchException;
 
     static KernelImage parse(ImageSource source) throws LaunchException {
+        /*M:020
+         * Two kinds of kernel are told apart by their first bytes: an ELF file is loaded by segments, and
+         * anything with a Linux setup header is a bzImage.
+         */
         if (source.size() >= 4 && little(source.bytes(0, 4)).getInt(0) == ELF_MAGIC) {
             return ElfImage.parse(source);
         }

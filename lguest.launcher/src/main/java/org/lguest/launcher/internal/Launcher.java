@@ -76,6 +76,10 @@ public class Launcher implements GuestManager {
     public Guest launch(LaunchOptions options) throws LaunchException {
         int memory = options.memoryMiB() == LaunchOptions.DEFAULT_MEMORY_MIB ? config.memory_mib() : options.memoryMiB();
         RunningGuest guest;
+        /*M:010
+         * The Launcher's half begins: the image is looked up by name in the ImageCatalog (any bundle may
+         * carry images), and the optional initrd is opened from its file.
+         */
         // Headers first: a kernel or initrd that cannot fit is refused before any guest RAM exists.
         try (ImageSource kernelBytes = catalog.open(options.image());
                 ImageSource initrd = options.initrd() == null ? null
@@ -85,6 +89,10 @@ public class Launcher implements GuestManager {
             refuseLarger(kernelBytes, "kernel", memoryBytes);
             refuseLarger(initrd, "initrd", memoryBytes);
             BootPlan boot = BootPlan.check(KernelImage.parse(kernelBytes), initrd, memoryBytes, options.commandLine());
+            /*M:050
+             * Admission: the host must be able to back this guest's RAM as well as that of the guests already
+             * running, or the launch is refused with the reason.
+             */
             // Admission and registration together, so two launches at once cannot both take the last room.
             synchronized (guests) {
                 String refused = Admission.refusal(memoryBytes, (long) config.guest_overhead_mib() << 20,

@@ -99,6 +99,11 @@ final class RunningGuest implements Guest {
         this.memoryBytes = boot.memoryBytes();
         this.console = tail = new ConsoleTail(console);
         try {
+            /*M:060
+             * Guest RAM comes from the LauncherTask, not from the Launcher's own arena, so the Host can check
+             * every address it is given against the task's mappings; guard pages on both sides expose a Host
+             * that writes past them.
+             */
             // The task owns guest RAM and keeps it mapped while the Host's file holds it.
             MemorySegment all = task.allocate(GUARD_BYTES + memoryBytes + GUARD_BYTES);
             guardBelow = all.asSlice(0, GUARD_BYTES);
@@ -118,6 +123,10 @@ final class RunningGuest implements Guest {
             arena.close();
             throw e;
         }
+        /*M:090
+         * Our /dev/lguest: opening the Host's device for this task gives the LguestFile every later request
+         * goes to.
+         */
         this.file = device.open(task);
         try {
             this.bus = virtio == null ? null : createBus(virtio);
@@ -129,6 +138,10 @@ final class RunningGuest implements Guest {
         }
         this.traps = new TrapEmulator(file, CPU, bus);
         if (bus != null) {
+            /*M:130
+             * The Host is told who answers the guest's in and out instructions: this guest's TrapEmulator, in
+             * front of its bus.
+             */
             file.portIo(traps);
         }
         this.cpuThread = Thread.ofPlatform().name("lguest-guest-" + id + "-cpu" + CPU).daemon()
@@ -143,7 +156,15 @@ final class RunningGuest implements Guest {
      */
     private VirtioBus createBus(VirtioBusFactory factory) throws LaunchException {
         try {
+            /*M:120
+             * Each guest gets its own bus from the virtio platform: the devices configured for it, with BARs
+             * laid out from one MiB past the end of its RAM.
+             */
             return factory.create(new VirtioGuest(id, image, console, consoleInput), new GuestRam(ram, memoryBytes),
+                /*M:180
+                 * The way back from a device: its interrupt line is an LHREQ_IRQ write, from whichever device
+                 * thread raises it.
+                 */
                 irq -> Words.write(file, CPU, Lhreq.IRQ, irq), memoryBytes + BAR_GAP, FIRST_DEVICE_IRQ);
         } catch (IllegalArgumentException e) {
             throw new LaunchException("the guest's virtio devices do not fit: " + e.getMessage() + "; configure fewer devices", e);
@@ -170,6 +191,10 @@ final class RunningGuest implements Guest {
 
     // The CPU thread: initialize, then read until the guest ends.
     private void run(long entry) {
+        /*M:100
+         * On the guest's own CPU thread, the first request: LHREQ_INITIALIZE with where RAM starts, how many
+         * pages it has and the entry point. Whichever thread sends it owns CPU 0 from then on.
+         */
         long answer = Words.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
         String refused = answer == -Errno.EAGAIN
             ? "LHREQ_INITIALIZE answered EAGAIN: the Host has no page-table manager (is lguest.paging active? try 'lb lguest')"
@@ -210,6 +235,11 @@ final class RunningGuest implements Guest {
             waitingForBackend = false;
             exits.incrementAndGet();
             if (n == -Errno.ENOENT) {
+                /*M:190
+                 * The guest is dead: the next read gives its reason. A shutdown's reason carries the CRASH
+                 * prefix and counts as a power-off; finish() then closes the file, checks the guard pages and
+                 * frees RAM.
+                 */
                 String reason = deathReason(buffer);
                 boolean shutdown = reason.startsWith(Lhcall.SHUTDOWN_REASON_PREFIX);
                 finish(shutdown ? State.POWERED_OFF : State.KILLED, reason);
@@ -227,6 +257,10 @@ final class RunningGuest implements Guest {
                 notifyExits++;
                 notification(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
             } else if (n == PendingTrap.SIZE) {
+                /*M:160
+                 * A trap the Host could not settle comes out of read() as a struct lguest_pending: emulated
+                 * here if it is an access to the bus, otherwise handed back to the guest.
+                 */
                 PendingTrap trap = PendingTrap.read(buffer);
                 trapExits[trap.trap() & 0xFF]++;
                 String failure = traps.handle(trap);
@@ -253,6 +287,10 @@ final class RunningGuest implements Guest {
         if (bus == null) {
             return null;
         }
+        /*M:140
+         * After LHREQ_INITIALIZE, every device's notification register gets that device's eventfd with
+         * LHREQ_EVENTFD, so a guest's kick wakes the device without leaving the Host.
+         */
         for (var entry : bus.notifyAddresses().entrySet()) {
             int fd = task.descriptors().install(entry.getValue());
             long answer = Words.write(file, CPU, Lhreq.EVENTFD, entry.getKey(), fd);
@@ -323,6 +361,10 @@ final class RunningGuest implements Guest {
             finish(State.KILLED, String.format("Bad NOTIFY %#x: not in guest memory", address));
             return;
         }
+        /*M:110
+         * A NOTIFY that reached the Launcher and is no device's: the guest's early console. The address names
+         * a NUL-terminated string in its RAM (hello's greeting), printed as it is.
+         */
         byte[] text = earlyConsoleText(ram, address);
         try {
             console.write(text);

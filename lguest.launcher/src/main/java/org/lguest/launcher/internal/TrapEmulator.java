@@ -95,6 +95,10 @@ final class TrapEmulator implements PortIo {
     }
 
     private boolean memory(PendingTrap pending) throws LaunchException {
+        /*M:170
+         * A page fault at a device's BAR: the faulting mov is decoded, the bus reads or writes the register,
+         * the destination register is set through LHREQ_SETREG and EIP stepped past the instruction.
+         */
         long address = pending.address();
         if (!bus.ownsMmio(address)) {
             return false;
@@ -142,6 +146,10 @@ final class TrapEmulator implements PortIo {
         return true;
     }
 
+    /*M:150
+     * The PortIo side: an engine that runs in and out itself calls these from inside read(), on the CPU's
+     * thread; only the bus's configuration ports are claimed, and everything else reads as all ones.
+     */
     @Override
     public boolean owns(int port) {
         return bus != null && bus.ownsPort(port);

@@ -21,6 +21,10 @@ public final class ShadowPageTableManager implements PageTableManager {
 
     @Override
     public GuestPageTables create(GuestMachine machine, Consumer<String> killGuest) {
+        /*T:010
+         * The Host asks for a guest's page tables once, at LHREQ_INITIALIZE. Until the guest loads tables of
+         * its own, the shadows map its RAM one to one, each entry filled the first time it is needed.
+         */
         Objects.requireNonNull(machine, "machine");
         SplittableRandom random;
         synchronized (seeds) {

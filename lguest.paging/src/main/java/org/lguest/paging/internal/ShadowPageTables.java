@@ -258,6 +258,11 @@ final class ShadowPageTables implements GuestPageTables {
     /** {@code demand_page()}. */
     @Override
     public synchronized Fault demandPage(int cpu, long vaddr, int errorCode) {
+        /*T:020
+         * A fault the guest's own tables would not have raised: copy the guest's entry into the shadow, after
+         * checking that its frame lies below the page-frame limit, and let the access run again. The guest
+         * never sees it.
+         */
         checkOpen();
         Shadow shadow = shadows.get(current(cpu));
         if (deathReason != null) {

@@ -76,6 +76,10 @@ public class GuestCommands {
         + " default: the image name); --memory defaults to 128 MiB (untouched RAM costs nothing); --disk FILE:ro or"
         + " --disk-ro FILE for a read-only disk; --net NAME puts a card on the in-JVM switch NAME")
     public String launch(@Descriptor("IMAGE and options") String[] arguments) throws LaunchException {
+        /*C:010
+         * The journey starts at the shell. The command only parses its words into a LaunchRequest; the launch
+         * itself is GuestStarter's, which './lguest run' reaches the same way from CommandLine.
+         */
         LaunchRequest request = LaunchRequest.parse(List.of(arguments));
         Guest guest = starter().launch(request, CONSOLE);
         return "guest " + guest.id() + " started: " + guest.image();

@@ -53,6 +53,11 @@ public class GuestStarter {
 
     /** Boots the guest with its console on {@code console}; returns once it runs. */
     Guest launch(LaunchRequest request, OutputStream console) throws LaunchException {
+        /*C:020
+         * Disks and network cards asked for on the command line become Configuration Admin entries first, and
+         * the launch waits until their devices are registered; only then is the Launcher's GuestManager
+         * called.
+         */
         if (!request.hasDevices()) {
             return launcher.launch(request.options(console));
         }

@@ -257,6 +257,10 @@ final class DeviceRunner {
     }
 
     private void loop() {
+        /*V:050
+         * The device's own thread. The Host signalling the doorbell (the eventfd at the notify register)
+         * wakes it; it marks every queue pending, serves them, then tells the guest what completed.
+         */
         boolean[] round = new boolean[pending.length];
         while (true) {
             // Cleared before looking, so a wake after the look is never lost.

@@ -197,6 +197,11 @@ final class SplitVirtqueue implements VirtQueue {
             return null;
         }
         try {
+            /*V:060
+             * Taking a chain from the available ring: the index, the head, and then every descriptor's
+             * address and length are checked against guest RAM. A bad one marks the device broken, never the
+             * Host.
+             */
             int availIdx = u16(avail, 2);
             VarHandle.acquireFence();
             int pending = (availIdx - lastAvail) & 0xFFFF;
@@ -354,6 +359,10 @@ final class SplitVirtqueue implements VirtQueue {
 
     @Override
     public void notifyGuest() {
+        /*V:080
+         * Does the guest want to hear of it? With event indexes, only if used_event was passed; otherwise
+         * unless it set NO_INTERRUPT. If so, the function raises its line.
+         */
         if (unsignalled == 0 || !isReady()) {
             return;
         }

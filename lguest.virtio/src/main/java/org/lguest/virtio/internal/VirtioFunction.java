@@ -764,6 +764,10 @@ final class VirtioFunction implements SplitVirtqueue.Host {
 
     @Override
     public void interrupt() {
+        /*V:090
+         * The queue bit goes into the ISR first, so the guest's handler finds the cause when it reads it,
+         * then the line is raised through the InterruptSink the Launcher gave.
+         */
         isr.getAndUpdate(v -> v | Virtio.ISR_QUEUE);
         raise();
     }

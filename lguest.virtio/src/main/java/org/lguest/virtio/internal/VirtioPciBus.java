@@ -45,6 +45,11 @@ public final class VirtioPciBus implements VirtioBus {
      */
     public VirtioPciBus(VirtioGuest guest, GuestRam ram, InterruptSink interrupts, long mmioBase, int firstIrq,
             List<? extends VirtioDevice> devices, Consumer<VirtioPciBus> onClose) {
+        /*V:020
+         * The layout lguest 4.x used: a class-only host bridge at device 0, then one VirtioFunction per
+         * device with its own interrupt line and a power-of-two BAR0, packed upwards from the start of the
+         * device region.
+         */
         this.guest = Objects.requireNonNull(guest, "guest");
         Objects.requireNonNull(ram, "ram");
         Objects.requireNonNull(interrupts, "interrupts");
@@ -132,6 +137,10 @@ public final class VirtioPciBus implements VirtioBus {
         if (!validSize(size)) {
             return 0xFFFF_FFFFL;
         }
+        /*V:030
+         * PCI configuration mechanism 1: 0xCF8 holds an address, 0xCFC reads the configuration space it
+         * selects. Device 0 is the bridge; an empty slot reads all ones.
+         */
         long ones = Le.mask(size);
         if (port >= CONFIG_ADDRESS && port < CONFIG_ADDRESS + 4) {
             synchronized (this) {
@@ -237,6 +246,10 @@ public final class VirtioPciBus implements VirtioBus {
 
     @Override
     public long mmioRead(long address, int size) {
+        /*V:040
+         * A register at a BAR, reached by the Launcher's emulated mov: the function whose BAR holds the
+         * address answers.
+         */
         VirtioFunction f = functionAt(address, size);
         if (f == null) {
             return Le.mask(Math.min(Math.max(size, 1), 8));

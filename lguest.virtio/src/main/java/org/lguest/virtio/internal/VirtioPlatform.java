@@ -68,6 +68,10 @@ public class VirtioPlatform implements VirtioBusFactory {
 
     @Override
     public VirtioBus create(VirtioGuest guest, GuestRam ram, InterruptSink interrupts, long mmioBase, int firstIrq) {
+        /*V:010
+         * A bus for one guest: of the registered VirtioDevice services, those whose configuration names this
+         * guest or every guest, each once.
+         */
         List<VirtioDevice> chosen = new ArrayList<>();
         Set<String> names = new java.util.HashSet<>();
         for (VirtioDevice d : arrival) {

@@ -68,6 +68,11 @@ public final class UnicornBackend implements VcpuBackend {
     @Override
     public Vcpu create(GuestMachine machine, VcpuState state) throws VcpuException {
         try {
+            /*S:010
+             * A guest CPU on Unicorn: the switcher pages of this guest's host area are shared by its CPUs,
+             * and each CPU gets its own engine over the Host's VcpuState, so a replacement backend carries on
+             * from the same registers.
+             */
             GuestSwitchers switchers;
             Switcher switcher;
             synchronized (guests) {

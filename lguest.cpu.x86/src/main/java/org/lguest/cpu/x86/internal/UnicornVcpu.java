@@ -102,6 +102,11 @@ final class UnicornVcpu implements Vcpu {
 
     UnicornVcpu(Unicorn unicorn, ContextLayout layout, BlockBoundaryStops stops, GuestMachine machine, VcpuState state,
             Switcher switcher, int switcherEntry) {
+        /*S:020
+         * A new engine maps guest RAM at physical 0 and the host area at its base with uc_mem_map_ptr:
+         * Unicorn works on the Launcher's pages themselves, nothing is copied, and the map never changes
+         * while the engine lives.
+         */
         this.layout = layout;
         this.state = state;
         this.switcher = switcher;
@@ -277,6 +282,10 @@ final class UnicornVcpu implements Vcpu {
     }
 
     private int enterThroughSwitcher(LguestRegs regs, long root) {
+        /*S:030
+         * Entry through the switcher, as lguest's switcher_32.S did it: host code at ring 0 loads the guest's
+         * GDT, segments and CR3 from a frame, then irets to ring 1 at the guest's EIP.
+         */
         long[] gdt = state.gdt().clone();
         switcher.loadGuestGdt(gdt);
         boolean loadCr3 = flushPending || root != loadedRoot;
@@ -325,6 +334,11 @@ final class UnicornVcpu implements Vcpu {
 
     /** As {@link #exit}, with the registers already read into {@link #current}. */
     private VcpuExit exitFromCurrent(int vector) throws VcpuException {
+        /*S:050
+         * What the guest just did, as lguest's trap frame would say it: the vector, an error code for the
+         * vectors that push one, CR2 for a page fault. QEMU's old_exception is cleared before resuming, or
+         * the next fault would be taken for a double fault (Unicorn issue 1883).
+         */
         int cs = current[CS_INDEX];
         LguestRegs regs = state.regs();
         if ((cs & 3) == 0) {
@@ -458,6 +472,10 @@ final class UnicornVcpu implements Vcpu {
 
     @Override
     public void kick() {
+        /*S:060
+         * From another thread (the clock, a device, the Launcher): make the running guest stop soon.
+         * uc_emu_stop takes effect at the next translated block boundary, where EIP is exact.
+         */
         kickRequested.set(true);
         long generation = runGeneration;
         // uc_emu_stop is lost if it lands just before emulation begins: repeat until this run ends. It takes effect at

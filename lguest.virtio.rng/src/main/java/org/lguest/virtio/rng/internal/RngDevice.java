@@ -130,6 +130,10 @@ public class RngDevice implements VirtioDevice {
 
         @Override
         public void serve(int queue) {
+            /*V:070
+             * A device serving a queue, on the device thread: each chain the guest offered is filled with
+             * random bytes and given back with its length.
+             */
             VirtQueue q = context.queue(queue);
             DescriptorChain chain;
             while ((chain = q.next()) != null) {

@@ -114,6 +114,10 @@ public final class Engine implements AutoCloseable {
 
     /** Called by Unicorn on the running thread; never lets an exception escape into native code. */
     private void onInterrupt(MemorySegment uc, int vector, MemorySegment user) {
+        /*S:040
+         * Unicorn never delivers an interrupt or exception through the guest's IDT: every one lands here. The
+         * Host may settle it while the engine keeps running; otherwise the run stops and returns the vector.
+         */
         interrupt = vector;
         InterruptHandler handler = inHook;
         if (handler != null && hookFailure == null) {
@@ -144,6 +148,10 @@ public final class Engine implements AutoCloseable {
      * in EAX and keeps the rest. A handler that throws ends the run.
      */
     private int onIn(MemorySegment uc, int port, int size, MemorySegment user) {
+        /*S:070
+         * Port I/O happens inside the instruction: Unicorn runs in and out itself and calls us, and the
+         * PortIo handler the Host passed down (the Launcher's) answers on this same thread.
+         */
         port &= 0xFFFF;
         try {
             PortIo handler = portIo;
