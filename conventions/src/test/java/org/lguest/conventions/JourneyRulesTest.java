@@ -153,4 +153,78 @@ class JourneyRulesTest {
             assertFalse(SourceNames.isName(span), span);
         }
     }
+
+    // ------------------------------------------------------------ the checks
+
+    private static JourneyTags.Tag at(String tag, String file) {
+        return new JourneyTags.Tag(tag, file, 1);
+    }
+
+    private static final List<JourneyTags.Tag> CODE = List.of(
+            at("B:010", "h/Harbour.java"), at("B:020", "h/Harbour.java"), at("B:030", "h/Quay.java"));
+
+    private static final String GOOD = """
+            1. `B:010` `B:020` In.
+               Next: `B:030` (Quay.java).
+            2. `B:030` Moored.
+            """;
+
+    private static JourneyCheck check(List<JourneyTags.Tag> code, String md) {
+        return new JourneyCheck("j.md", code, JourneyMap.steps(md));
+    }
+
+    @Test
+    void aConsistentJourneyHasNoProblems() {
+        JourneyCheck c = check(CODE, GOOD);
+        assertEquals(List.of(), c.tagsUsedTwice());
+        assertEquals(List.of(), c.stepOrder());
+        assertEquals(List.of(), c.coverage(GOOD));
+        assertEquals(List.of(), c.pointers());
+    }
+
+    @Test
+    void aTagInTwoPlacesIsReported() {
+        List<JourneyTags.Tag> code = List.of(at("B:010", "h/Harbour.java"), at("B:010", "h/Quay.java"));
+        List<String> twice = check(code, GOOD).tagsUsedTwice();
+        assertEquals(1, twice.size(), twice.toString());
+        assertTrue(twice.getFirst().contains("Harbour.java") && twice.getFirst().contains("Quay.java"), twice.toString());
+    }
+
+    @Test
+    void tagsMissingOnEitherSideAreReported() {
+        List<JourneyTags.Tag> code = List.of(at("B:010", "h/Harbour.java"), at("B:030", "h/Quay.java"),
+                at("B:099", "h/Quay.java"));
+        List<String> problems = check(code, GOOD).coverage(GOOD);
+        assertEquals(2, problems.size(), problems.toString());
+        assertTrue(problems.get(0).startsWith("B:099 at h/Quay.java:1 is in no step"), problems.toString());
+        assertTrue(problems.get(1).contains("names B:020"), problems.toString());
+    }
+
+    @Test
+    void badNumberingAMissingTagAndATagOwnedTwiceAreReported() {
+        String md = "1. `B:010` In.\n3. `B:010` Again.\n4. Nothing.\n";
+        List<String> problems = check(CODE, md).stepOrder();
+        assertEquals(List.of("j.md:2: step 3 should be step 2", "j.md:2: step 3: B:010 is owned by an earlier step too",
+                "j.md:3: step 4 should be step 3", "j.md:3: step 4 opens with no tag"), problems);
+    }
+
+    @Test
+    void aPointerToTheWrongStepOrFileOrNoneIsReported() {
+        String wrongFile = GOOD.replace("(Quay.java)", "(Harbour.java)");
+        assertEquals(1, check(CODE, wrongFile).pointers().size());
+        String wrongTag = GOOD.replace("Next: `B:030`", "Next: `B:020`");
+        assertTrue(check(CODE, wrongTag).pointers().getFirst().contains("step 2 starts with B:030"));
+        String none = GOOD.replace("   Next: `B:030` (Quay.java).\n", "");
+        assertTrue(check(CODE, none).pointers().getFirst().contains("has no"));
+        String pastTheEnd = GOOD + "   Next: `B:010` (Harbour.java).\n";
+        assertTrue(check(CODE, pastTheEnd).pointers().getFirst().contains("is the last"));
+    }
+
+    @Test
+    void onlyQuotedNamesThatAreGoneAreReported() {
+        List<String> problems = JourneyCheck.missingNames(
+                Set.of("Harbour.arrive", "Harbour.leave", "LHREQ_INITIALIZE"), names);
+        assertEquals(List.of("`Harbour.leave`: no method leave in h/src/main/java/org/lguest/harbour/Harbour.java"),
+                problems);
+    }
 }
