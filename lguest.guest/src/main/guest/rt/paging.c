@@ -99,11 +99,19 @@ void pte_set(u32 pgdir, u32 va, u32 pte)
 {
     *pte_slot(pgdir, va) = pte;
     barrier();
+    /*G:046
+     * Every later change to an entry is written to the guest's table and then reported, so the Host's shadow
+     * of it stays right.
+     */
     hcall3(LHCALL_SET_PTE, pgdir, va, pte);
 }
 
 void switch_pgdir(u32 pgdir)
 {
+    /*G:043
+     * Tables of the guest's own: it builds a directory in its RAM and names it with LHCALL_NEW_PGTABLE, where
+     * real hardware would load CR3. A Linux guest does the same once it sets up its memory.
+     */
     hcall1(LHCALL_NEW_PGTABLE, pgdir);
     current_pgdir = pgdir;
 }

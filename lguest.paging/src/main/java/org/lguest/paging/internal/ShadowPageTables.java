@@ -146,6 +146,11 @@ final class ShadowPageTables implements GuestPageTables {
     /** A cached directory is taken as it is: every change to its shadow went through a call that flushes. */
     @Override
     public synchronized boolean switchPgtable(int cpu, long guestPgdir) {
+        /*T:030
+         * The first directory the guest names ends linear mode: the made-up boot mappings go, and the boot
+         * shadow becomes this directory's. A directory seen before keeps its shadow; a new one takes a free
+         * slot, or evicts a random shadow no other CPU is running on.
+         */
         checkOpen();
         int mine = current(cpu);
         if (deathReason != null) {
@@ -191,6 +196,11 @@ final class ShadowPageTables implements GuestPageTables {
     /** {@code guest_set_pte()}. */
     @Override
     public synchronized void setPte(long guestPgdir, long vaddr, long pte) {
+        /*T:040
+         * One changed entry: the shadow's copy is cleared and, when the guest already marked it accessed, made
+         * again at once from the new value, else left to fault in. A kernel address changes in every
+         * directory; an entry for the switcher's addresses kills the guest, since the Host needs them.
+         */
         checkOpen();
         if (deathReason != null) {
             return;
