@@ -7,6 +7,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
 import org.lguest.api.abi.Errno;
+import org.lguest.api.abi.LguestPending;
+import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.cpu.ExitHandler;
 import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuBackend;
@@ -73,12 +76,12 @@ final class Core {
         /* A pending LHREQ_GETREG: this read answers with the register and runs nothing. */
         if (cpu.regRead != null) {
             try {
-                Words.put(user, cpu.state.regs().get(cpu.regRead) & 0xFFFF_FFFFL);
-            } catch (Words.UserFault e) {
+                ProtocolWords.put(user, cpu.state.regs().get(cpu.regRead) & 0xFFFF_FFFFL);
+            } catch (ProtocolWords.BadBuffer e) {
                 return -Errno.EFAULT;
             }
             cpu.regRead = null;
-            return Words.WORD;
+            return Lhreq.WORD;
         }
 
         /* A dead Guest leaves the loop; the return below says how it died. */
@@ -101,11 +104,11 @@ final class Core {
                 if (!sendNotifyToEventfd(cpu)) {
                     /* No eventfd wants it: read() returns the value. */
                     try {
-                        Words.put(user, cpu.pendingNotify);
-                    } catch (Words.UserFault e) {
+                        ProtocolWords.put(user, cpu.pendingNotify);
+                    } catch (ProtocolWords.BadBuffer e) {
                         return -Errno.EFAULT;
                     }
-                    return Words.WORD;
+                    return Lhreq.WORD;
                 }
                 /*
                  * Signalled. If the hypercall ring paused at this NOTIFY, finish
@@ -120,11 +123,11 @@ final class Core {
             /* A trap meant for the Launcher: copy its record out and return. */
             if (cpu.pendingTrap != null) {
                 try {
-                    Words.copyOut(user, cpu.pendingTrap.bytes(), PendingTrap.SIZE);
-                } catch (Words.UserFault e) {
+                    ProtocolWords.putBytes(user, cpu.pendingTrap.encode(), LguestPending.SIZE);
+                } catch (ProtocolWords.BadBuffer e) {
                     return -Errno.EFAULT;
                 }
-                return PendingTrap.SIZE;
+                return LguestPending.SIZE;
             }
 
             /* Thread interrupt is our signal: EINTR, with the flag left set for the caller. */

@@ -4,6 +4,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuBackend;
@@ -58,7 +59,7 @@ final class Cpu {
     /** An LHCALL_NOTIFY address not yet delivered (0: none). */
     long pendingNotify;
     /** A trap for the Launcher, or null. */
-    PendingTrap pendingTrap;
+    LguestPending pendingTrap;
     /** LHREQ_GETREG: the register the next read returns, or null. */
     Reg regRead;
 

@@ -1,23 +1,15 @@
 package org.lguest.device.internal;
 
-import org.lguest.api.abi.Errno;
-
-import static org.lguest.api.abi.Errno.EBADF;
-import static org.lguest.api.abi.Errno.EBUSY;
-import static org.lguest.api.abi.Errno.EFAULT;
-import static org.lguest.api.abi.Errno.EINVAL;
-import static org.lguest.api.abi.Errno.ENOENT;
-import static org.lguest.api.abi.Errno.ENOMEM;
-import static org.lguest.api.abi.Errno.EPERM;
 
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
-
+import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lguest;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
 import org.lguest.api.cpu.PortIo;
@@ -28,6 +20,13 @@ import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestFile;
 import org.lguest.api.paging.GuestPageTables;
 import org.lguest.api.paging.PageTableManager;
+import static org.lguest.api.abi.Errno.EBADF;
+import static org.lguest.api.abi.Errno.EBUSY;
+import static org.lguest.api.abi.Errno.EFAULT;
+import static org.lguest.api.abi.Errno.EINVAL;
+import static org.lguest.api.abi.Errno.ENOENT;
+import static org.lguest.api.abi.Errno.ENOMEM;
+import static org.lguest.api.abi.Errno.EPERM;
 
 /*P:200
  * One open /dev/lguest, as a Launcher sees it. Writes are requests: the
@@ -77,8 +76,8 @@ final class LguestFileImpl implements LguestFile {
         /* Word 0: the request. */
         long req;
         try {
-            req = Words.get(in, 0);
-        } catch (Words.UserFault e) {
+            req = ProtocolWords.decode(in, 0);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         Guest guest = lg;
@@ -151,11 +150,11 @@ final class LguestFileImpl implements LguestFile {
         }
         byte[] reason = ((String) dead).getBytes(StandardCharsets.ISO_8859_1);
         /* The message and its NUL, cut to the reader's buffer. */
-        int len = (int) Math.min(Words.size(user), reason.length + 1L);
+        int len = (int) Math.min(ProtocolWords.size(user), reason.length + 1L);
         byte[] withNul = java.util.Arrays.copyOf(reason, reason.length + 1);
         try {
-            Words.copyOut(user, withNul, len);
-        } catch (Words.UserFault e) {
+            ProtocolWords.putBytes(user, withNul, len);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         return len;
@@ -168,8 +167,8 @@ final class LguestFileImpl implements LguestFile {
     private long userSendIrq(Cpu cpu, MemorySegment in) {
         long irq;
         try {
-            irq = Words.get(in, 1);
-        } catch (Words.UserFault e) {
+            irq = ProtocolWords.decode(in, 1);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         if (Long.compareUnsigned(irq, Lguest.LGUEST_IRQS) >= 0) {
@@ -189,9 +188,9 @@ final class LguestFileImpl implements LguestFile {
         long addr;
         long fd;
         try {
-            addr = Words.get(in, 1);
-            fd = Words.get(in, 2);
-        } catch (Words.UserFault e) {
+            addr = ProtocolWords.decode(in, 1);
+            fd = ProtocolWords.decode(in, 2);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         /*
@@ -241,8 +240,8 @@ final class LguestFileImpl implements LguestFile {
     private long getregSetup(Cpu cpu, MemorySegment in) {
         long which;
         try {
-            which = Words.get(in, 1);
-        } catch (Words.UserFault e) {
+            which = ProtocolWords.decode(in, 1);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         cpu.lock.lock();
@@ -263,16 +262,16 @@ final class LguestFileImpl implements LguestFile {
             cpu.lock.unlock();
         }
         /* A write returns the bytes it consumed: request and selector. */
-        return Words.WORD * 2L;
+        return Lhreq.WORD * 2L;
     }
 
     private long setreg(Cpu cpu, MemorySegment in) {
         long which;
         long value;
         try {
-            which = Words.get(in, 1);
-            value = Words.get(in, 2);
-        } catch (Words.UserFault e) {
+            which = ProtocolWords.decode(in, 1);
+            value = ProtocolWords.decode(in, 2);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         /* Segment and privilege state stay ours; regptr(..., false) refuses them. */
@@ -289,7 +288,7 @@ final class LguestFileImpl implements LguestFile {
         } finally {
             cpu.lock.unlock();
         }
-        return Words.WORD * 3L;
+        return Lhreq.WORD * 3L;
     }
 
     /*
@@ -301,8 +300,8 @@ final class LguestFileImpl implements LguestFile {
     private long trap(Cpu cpu, MemorySegment in) {
         long trapnum;
         try {
-            trapnum = Words.get(in, 1);
-        } catch (Words.UserFault e) {
+            trapnum = ProtocolWords.decode(in, 1);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         cpu.lock.lock();
@@ -349,10 +348,10 @@ final class LguestFileImpl implements LguestFile {
             long pfnLimit;
             long start;
             try {
-                base = Words.get(in, 1);
-                pfnLimit = Words.get(in, 2);
-                start = Words.get(in, 3);
-            } catch (Words.UserFault e) {
+                base = ProtocolWords.decode(in, 1);
+                pfnLimit = ProtocolWords.decode(in, 2);
+                start = ProtocolWords.decode(in, 3);
+            } catch (ProtocolWords.BadBuffer e) {
                 return -EFAULT;
             }
             /*
@@ -410,7 +409,7 @@ final class LguestFileImpl implements LguestFile {
             /* Publish the Guest: from here the other requests accept it. */
             lg = guest;
             /* Bytes consumed. As in the C device, the request word is not counted. */
-            return Words.WORD * 3L;
+            return Lhreq.WORD * 3L;
         } finally {
             host.lguestLock.unlock();
         }

@@ -25,8 +25,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lguest;
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.abi.Lhcall;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.device.LauncherTask;
@@ -144,7 +146,7 @@ final class RunningGuest implements Guest {
     private VirtioBus createBus(VirtioBusFactory factory) throws LaunchException {
         try {
             return factory.create(new VirtioGuest(id, image, console, consoleInput), new GuestRam(ram, memoryBytes),
-                irq -> Words.write(file, CPU, Lhreq.IRQ, irq), memoryBytes + BAR_GAP, FIRST_DEVICE_IRQ);
+                irq -> Requests.write(file, CPU, Lhreq.IRQ, irq), memoryBytes + BAR_GAP, FIRST_DEVICE_IRQ);
         } catch (IllegalArgumentException e) {
             throw new LaunchException("the guest's virtio devices do not fit: " + e.getMessage() + "; configure fewer devices", e);
         }
@@ -170,7 +172,7 @@ final class RunningGuest implements Guest {
 
     // The CPU thread: initialize, then read until the guest ends.
     private void run(long entry) {
-        long answer = Words.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
+        long answer = Requests.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
         String refused = answer == -Errno.EAGAIN
             ? "LHREQ_INITIALIZE answered EAGAIN: the Host has no page-table manager (is lguest.paging active? try 'lb lguest')"
             : answer < 0 ? "LHREQ_INITIALIZE answered " + Errno.name((int) answer) : attachEventfds();
@@ -225,9 +227,9 @@ final class RunningGuest implements Guest {
             }
             if (n == Lhreq.WORD) {
                 notifyExits++;
-                notification(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
-            } else if (n == PendingTrap.SIZE) {
-                PendingTrap trap = PendingTrap.read(buffer);
+                notification(buffer.get(ProtocolWords.WORD_LAYOUT, 0));
+            } else if (n == LguestPending.SIZE) {
+                LguestPending trap = LguestPending.decode(buffer);
                 trapExits[trap.trap() & 0xFF]++;
                 String failure = traps.handle(trap);
                 if (failure != null) {
@@ -255,7 +257,7 @@ final class RunningGuest implements Guest {
         }
         for (var entry : bus.notifyAddresses().entrySet()) {
             int fd = task.descriptors().install(entry.getValue());
-            long answer = Words.write(file, CPU, Lhreq.EVENTFD, entry.getKey(), fd);
+            long answer = Requests.write(file, CPU, Lhreq.EVENTFD, entry.getKey(), fd);
             if (answer < 0) {
                 return String.format("LHREQ_EVENTFD for notification address %#x answered %s", entry.getKey(),
                     Errno.name((int) answer));
@@ -460,7 +462,7 @@ final class RunningGuest implements Guest {
 
     @Override
     public void interrupt(int irq) throws LaunchException {
-        long answer = Words.write(file, CPU, Lhreq.IRQ, irq);
+        long answer = Requests.write(file, CPU, Lhreq.IRQ, irq);
         if (answer < 0) {
             throw new LaunchException("LHREQ_IRQ " + irq + ": " + Errno.name((int) answer)
                 + (answer == -Errno.EINVAL ? " (irqs are 0 to " + (Lguest.LGUEST_IRQS - 1) + ")" : ""));
