@@ -29,8 +29,8 @@ final class Guest {
     /** The eventfd map: replaced whole, never changed (see {@link EventfdMap}). */
     volatile EventfdMap eventfds;
 
-    /** Null while alive; then the reason string or an Integer errno (the seed's ERR_PTR). */
-    private final AtomicReference<Object> dead = new AtomicReference<>();
+    /** lg->dead: null while alive, then why it died. */
+    private final AtomicReference<DeathReason> dead = new AtomicReference<>();
 
     /** Set once by close(): everything below is being torn down. */
     volatile boolean closed;
@@ -70,22 +70,27 @@ final class Guest {
      * checks for death before every entry. The first reason wins.
      */
     void kill(String reason) {
-        if (dead.compareAndSet(null, reason)) {
+        if (dead.compareAndSet(null, new DeathReason.Killed(reason))) {
             LOG.log(Level.INFO, "lguest: guest killed: {0}", reason.strip());
         }
     }
 
-    /** A shutdown with the restart flag: dead with ERESTART, which tells the Launcher to boot again. */
-    void restart() {
-        dead.set(-Errno.ERESTART);
+    /**
+     * A shutdown with the restart flag: the Launcher is to boot again. It
+     * replaces any reason already there, since the guest asked for this
+     * last.
+     */
+    void restart(String message) {
+        dead.set(new DeathReason.RestartRequested(message));
+        LOG.log(Level.INFO, "lguest: guest asked to be restarted: {0}", message.strip());
     }
 
     boolean isDead() {
         return dead.get() != null;
     }
 
-    /** The reason (String), the errno (negative Integer), or null. */
-    Object dead() {
+    /** Why the guest died, or null while it lives. */
+    DeathReason dead() {
         return dead.get();
     }
 

@@ -1,11 +1,19 @@
 package org.lguest.device.internal;
 
+import static org.lguest.api.abi.Errno.EBADF;
+import static org.lguest.api.abi.Errno.EBUSY;
+import static org.lguest.api.abi.Errno.EFAULT;
+import static org.lguest.api.abi.Errno.EINVAL;
+import static org.lguest.api.abi.Errno.ENOENT;
+import static org.lguest.api.abi.Errno.ENOMEM;
+import static org.lguest.api.abi.Errno.EPERM;
 
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lguest;
 import org.lguest.api.abi.Lhreq;
@@ -20,13 +28,6 @@ import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestFile;
 import org.lguest.api.paging.GuestPageTables;
 import org.lguest.api.paging.PageTableManager;
-import static org.lguest.api.abi.Errno.EBADF;
-import static org.lguest.api.abi.Errno.EBUSY;
-import static org.lguest.api.abi.Errno.EFAULT;
-import static org.lguest.api.abi.Errno.EINVAL;
-import static org.lguest.api.abi.Errno.ENOENT;
-import static org.lguest.api.abi.Errno.ENOMEM;
-import static org.lguest.api.abi.Errno.EPERM;
 
 /*P:200
  * One open /dev/lguest, as a Launcher sees it. Writes are requests: the
@@ -135,7 +136,7 @@ final class LguestFileImpl implements LguestFile {
             return -EPERM;
         }
         /* A dead Guest does not run again: hand back the reason instead. */
-        Object dead = guest.dead();
+        DeathReason dead = guest.dead();
         if (dead != null) {
             return deadReason(dead, user);
         }
@@ -143,12 +144,16 @@ final class LguestFileImpl implements LguestFile {
         return host.core.read(cpu, user);
     }
 
-    /* Guest.dead() is an Integer (a negative errno, returned as is) or a message (copied out). */
-    static long deadReason(Object dead, MemorySegment user) {
-        if (dead instanceof Integer errno) {
-            return errno;
-        }
-        byte[] reason = ((String) dead).getBytes(StandardCharsets.ISO_8859_1);
+    /* A restart is answered with its errno; a kill's message is copied out. */
+    static long deadReason(DeathReason dead, MemorySegment user) {
+        return switch (dead) {
+            case DeathReason.RestartRequested restart -> -Errno.ERESTART;
+            case DeathReason.Killed killed -> copyReason(killed.reason(), user);
+        };
+    }
+
+    private static long copyReason(String message, MemorySegment user) {
+        byte[] reason = message.getBytes(StandardCharsets.ISO_8859_1);
         /* The message and its NUL, cut to the reader's buffer. */
         int len = (int) Math.min(ProtocolWords.size(user), reason.length + 1L);
         byte[] withNul = java.util.Arrays.copyOf(reason, reason.length + 1);

@@ -96,7 +96,7 @@ class ProtocolFuzzTest {
                     Guest g = ((LguestFileImpl) f).guest();
                     boolean dead = g != null && g.isDead();
                     if (dead) {
-                        deaths.add(String.valueOf(g.dead()).replaceAll("[0-9a-fx]+$", "N"));
+                        deaths.add(String.valueOf(g.dead()).replaceAll("[0-9a-fx]+]$", "N"));
                     }
                     what = "write " + java.util.Arrays.toString(w) + " (" + bytes + " bytes) cpu " + cpu;
                     got = f.write(in, cpu);

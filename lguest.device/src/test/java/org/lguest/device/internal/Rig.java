@@ -271,7 +271,7 @@ final class Rig implements AutoCloseable {
         while (true) {
             cpu.lock.lock();
             try {
-                if (cpu.halted && cpu.lock.hasWaiters(cpu.wake)) {
+                if (cpu.phase() == Cpu.Phase.HALTED) {
                     return;
                 }
             } finally {
