@@ -114,6 +114,7 @@ final class Core {
             if (Thread.currentThread().isInterrupted()) {
                 return -Errno.EINTR;
             }
+            /* An interrupt the Guest accepts now is pushed, so its handler runs first on entry. */
             answer = deliverInterrupt(cpu);
             if (answer != CARRY_ON) {
                 return answer;
@@ -130,6 +131,7 @@ final class Core {
                 }
                 continue;
             }
+            /* Another thread needs the CPU outside the Guest (a service swap): wait until it is done. */
             answer = waitOutPauses(cpu);
             if (answer != CARRY_ON) {
                 return answer;
@@ -188,10 +190,7 @@ final class Core {
         return CARRY_ON;
     }
 
-    /*
-     * An interrupt the Guest accepts now gets its frame pushed here, so
-     * the handler is the first thing the next entry runs.
-     */
+    /** try_deliver_interrupt() for the first pending interrupt, once the page tables exist to push its frame. */
     private long deliverInterrupt(Cpu cpu) {
         int irq = host.interrupts.interruptPending(cpu);
         if (irq < LGUEST_IRQS) {
