@@ -6,8 +6,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
 import org.lguest.api.abi.Errno;
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.abi.Lhcall;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestDevice;
 import org.lguest.api.device.LguestFile;
@@ -47,15 +49,15 @@ final class HostRun {
                     long n = file.read(buffer, CPU);
                     long now = System.nanoTime();
                     if (n == Lhreq.WORD) {
-                        long address = buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+                        long address = buffer.get(ProtocolWords.WORD_LAYOUT, 0);
                         String line = GuestImage.string(ram, address);
                         if (line == null) {
                             throw new IllegalStateException(String.format("%s: Bad NOTIFY %#x; console:%n%s", image, address,
                                 console.text()));
                         }
                         console.line(line, now);
-                    } else if (n == 12) {
-                        int trap = Byte.toUnsignedInt(buffer.get(ValueLayout.JAVA_BYTE, 0));
+                    } else if (n == LguestPending.SIZE) {
+                        int trap = LguestPending.decode(buffer).trap();
                         long back = write(arena, file, Lhreq.TRAP, trap);
                         if (back < 0) {
                             throw new IllegalStateException(image + ": LHREQ_TRAP " + trap + " answered " + Errno.name((int) back));
@@ -93,10 +95,6 @@ final class HostRun {
     }
 
     private static long write(Arena arena, LguestFile file, long... words) {
-        MemorySegment request = arena.allocate((long) words.length * Lhreq.WORD, Lhreq.WORD);
-        for (int i = 0; i < words.length; i++) {
-            request.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, words[i]);
-        }
-        return file.write(request, CPU);
+        return file.write(ProtocolWords.encode(arena, words), CPU);
     }
 }

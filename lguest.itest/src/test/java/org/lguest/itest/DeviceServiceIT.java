@@ -8,7 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 
@@ -20,6 +19,7 @@ import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestDevice;
 import org.lguest.api.device.LguestFile;
@@ -68,10 +68,7 @@ public class DeviceServiceIT {
     @Test
     public void irqBeforeInitializeIsEinval() {
         try (Arena arena = Arena.ofConfined(); LguestFile file = device.open(new LauncherTask())) {
-            MemorySegment request = arena.allocate(2 * Lhreq.WORD);
-            request.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 0, Lhreq.IRQ);
-            request.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 1, 3);
-            assertEquals(-Errno.EINVAL, file.write(request, 0));
+            assertEquals(-Errno.EINVAL, file.write(ProtocolWords.encode(arena, Lhreq.IRQ, 3), 0));
         }
     }
 
@@ -85,11 +82,7 @@ public class DeviceServiceIT {
     @Test
     public void initializeOutsideTheLauncherMemoryIsEfault() {
         try (Arena arena = Arena.ofConfined(); LguestFile file = device.open(new LauncherTask())) {
-            MemorySegment request = arena.allocate(4 * Lhreq.WORD);
-            request.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 0, Lhreq.INITIALIZE);
-            request.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 1, 0x1000_0000L);
-            request.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 2, 16);
-            request.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 3, 0x100000);
+            MemorySegment request = ProtocolWords.encode(arena, Lhreq.INITIALIZE, 0x1000_0000L, 16, 0x100000);
             assertEquals(-Errno.EFAULT, file.write(request, 0));
         }
     }

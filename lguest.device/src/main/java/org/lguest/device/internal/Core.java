@@ -7,6 +7,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
 import org.lguest.api.abi.Errno;
+import org.lguest.api.abi.LguestPending;
+import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.cpu.ExitHandler;
 import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuBackend;
@@ -46,22 +49,31 @@ final class Core {
             if (cpu.lg.closed) {
                 return -Errno.EBADF;
             }
-            cpu.inRead = true;
+            cpu.enter(Cpu.Phase.IN_HOST);
             watch(cpu);
             /* A NOTIFY or trap handed out by the previous read() is now the Launcher's; forget it. */
             cpu.pendingNotify = 0;
             cpu.pendingTrap = null;
             return runGuest(cpu, user);
         } finally {
-            cpu.inRead = false;
-            if (cpu.lg.closed && cpu.vcpu != null) {
-                /* close() came meanwhile: the engine is freed here, by the thread that made it. */
-                closeVcpu(cpu);
-            }
-            cpu.idle.signalAll();
+            leaveRead(cpu);
             cpu.lock.unlock();
         }
     }
+
+    /** The owner leaves read(), with the lock held: an engine close() left behind is freed by the thread that made it. */
+    private static void leaveRead(Cpu cpu) {
+        if (cpu.phase() != Cpu.Phase.OUTSIDE) {
+            cpu.enter(Cpu.Phase.OUTSIDE);
+        }
+        if (cpu.lg.closed && cpu.vcpu != null) {
+            closeVcpu(cpu);
+        }
+        cpu.idle.signalAll();
+    }
+
+    /** A step of the loop below that has no answer for read() yet: go on. */
+    private static final long CARRY_ON = Long.MIN_VALUE;
 
     /*H:030
      * The loop: settle what is pending (hypercalls, notifications, traps,
@@ -72,136 +84,185 @@ final class Core {
         Guest lg = cpu.lg;
         /* A pending LHREQ_GETREG: this read answers with the register and runs nothing. */
         if (cpu.regRead != null) {
-            try {
-                Words.put(user, cpu.state.regs().get(cpu.regRead) & 0xFFFF_FFFFL);
-            } catch (Words.UserFault e) {
-                return -Errno.EFAULT;
-            }
-            cpu.regRead = null;
-            return Words.WORD;
+            return answerRegister(cpu, user);
         }
-
-        /* A dead Guest leaves the loop; the return below says how it died. */
+        /* A dead Guest leaves the loop; deathAnswer says how it died. */
         while (!lg.isDead()) {
             if (lg.closed) {
                 return -Errno.EBADF;
             }
-
             /* Hypercalls the Guest left us (a trap or the ring) come first. */
-            if (cpu.hcall != null) {
-                int err = ensureEngine(cpu);
-                if (err < 0) {
-                    return err;
-                }
-                host.hypercalls.doHypercalls(cpu);
+            long answer = doHypercalls(cpu);
+            if (answer != CARRY_ON) {
+                return answer;
             }
-
             /* LHCALL_NOTIFY: for an eventfd if one is attached to the value, else for the Launcher. */
             if (cpu.pendingNotify != 0) {
                 if (!sendNotifyToEventfd(cpu)) {
-                    /* No eventfd wants it: read() returns the value. */
-                    try {
-                        Words.put(user, cpu.pendingNotify);
-                    } catch (Words.UserFault e) {
-                        return -Errno.EFAULT;
-                    }
-                    return Words.WORD;
+                    return answerWord(user, cpu.pendingNotify);
                 }
-                /*
-                 * Signalled. If the hypercall ring paused at this NOTIFY, finish
-                 * the ring and the trapping call before re-entering the Guest.
-                 * (Linux's lguest re-entered here and dropped the pending call.)
-                 */
+                /* An eventfd took it. A ring paused at it is finished before entry (lguest dropped the call). */
                 if (cpu.hcall != null) {
                     continue;
                 }
             }
-
             /* A trap meant for the Launcher: copy its record out and return. */
             if (cpu.pendingTrap != null) {
-                try {
-                    Words.copyOut(user, cpu.pendingTrap.bytes(), PendingTrap.SIZE);
-                } catch (Words.UserFault e) {
-                    return -Errno.EFAULT;
-                }
-                return PendingTrap.SIZE;
+                return answerTrap(cpu, user);
             }
-
             /* Thread interrupt is our signal: EINTR, with the flag left set for the caller. */
             if (Thread.currentThread().isInterrupted()) {
                 return -Errno.EINTR;
             }
-
-            /*
-             * An interrupt the Guest accepts now gets its frame pushed here, so
-             * the handler is the first thing the next entry runs.
-             */
-            int irq = host.interrupts.interruptPending(cpu);
-            if (irq < LGUEST_IRQS) {
-                int err = ensurePaging(cpu);
-                if (err < 0) {
-                    return err;
-                }
-                host.interrupts.tryDeliverInterrupt(cpu, irq);
+            /* An interrupt the Guest accepts now is pushed, so its handler runs first on entry. */
+            answer = deliverInterrupt(cpu);
+            if (answer != CARRY_ON) {
+                return answer;
             }
-
             /* The work above may have killed the Guest; check before entering it. */
             if (lg.isDead()) {
                 break;
             }
-
             /* LHCALL_HALT: park until an interrupt (the clock timer, an LHREQ_IRQ) wakes the CPU. */
             if (cpu.halted) {
-                /* Re-check under the lock: an interrupt raised since the test above must not be slept through. */
-                if (host.interrupts.interruptPending(cpu) >= LGUEST_IRQS && !lg.closed) {
-                    try {
-                        cpu.wake.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return -Errno.EINTR;
-                    }
+                answer = sleepWhileHalted(cpu);
+                if (answer != CARRY_ON) {
+                    return answer;
                 }
                 continue;
             }
-
-            /* paused(): another thread needs the CPU outside the Guest, e.g. to swap a service. */
-            while (cpu.pauseRequests > 0 && !lg.closed) {
-                try {
-                    cpu.wake.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return -Errno.EINTR;
-                }
+            /* Another thread needs the CPU outside the Guest (a service swap): wait until it is done. */
+            answer = waitOutPauses(cpu);
+            if (answer != CARRY_ON) {
+                return answer;
             }
             if (lg.closed) {
                 continue;
             }
+            /* Enter the Guest, then act on the exit: fault, hypercall, interrupt window, and so on. */
+            answer = enterGuestAndHandleExit(cpu);
+            if (answer != CARRY_ON) {
+                return answer;
+            }
+        }
+        return deathAnswer(lg);
+    }
 
-            /* Enter the Guest, with an engine made now if there is none. */
-            int err = ensureEngine(cpu);
+    /** The register an LHREQ_GETREG asked for, as this read's one word. */
+    private static long answerRegister(Cpu cpu, MemorySegment user) {
+        long answer = answerWord(user, cpu.state.regs().get(cpu.regRead) & 0xFFFF_FFFFL);
+        if (answer > 0) {
+            cpu.regRead = null;
+        }
+        return answer;
+    }
+
+    /** read() answers one word: its length, or EFAULT when the caller's buffer cannot take it. */
+    private static long answerWord(MemorySegment user, long word) {
+        try {
+            ProtocolWords.put(user, word);
+        } catch (ProtocolWords.BadBuffer e) {
+            return -Errno.EFAULT;
+        }
+        return Lhreq.WORD;
+    }
+
+    /** read() answers the pending trap's record. */
+    private static long answerTrap(Cpu cpu, MemorySegment user) {
+        try {
+            ProtocolWords.putBytes(user, cpu.pendingTrap.encode(), LguestPending.SIZE);
+        } catch (ProtocolWords.BadBuffer e) {
+            return -Errno.EFAULT;
+        }
+        return LguestPending.SIZE;
+    }
+
+    /** do_hypercalls(), once an engine exists for them to use. */
+    private long doHypercalls(Cpu cpu) {
+        if (cpu.hcall == null) {
+            return CARRY_ON;
+        }
+        int err = ensureEngine(cpu);
+        if (err < 0) {
+            return err;
+        }
+        host.hypercalls.doHypercalls(cpu);
+        return CARRY_ON;
+    }
+
+    /** try_deliver_interrupt() for the first pending interrupt, once the page tables exist to push its frame. */
+    private long deliverInterrupt(Cpu cpu) {
+        int irq = host.interrupts.interruptPending(cpu);
+        if (irq < LGUEST_IRQS) {
+            int err = ensurePaging(cpu);
             if (err < 0) {
                 return err;
             }
-            VcpuExit exit;
-            try {
-                exit = runOnce(cpu);
-            } catch (VcpuException | RuntimeException e) {
-                /* A backend fault is not the Guest's: drop the engine, keep the Guest, report EIO. */
-                LOG.log(Level.ERROR, "lguest: CPU " + cpu.id + ": the vCPU engine failed; the guest is kept", e);
-                closeVcpu(cpu);
-                return -Errno.EIO;
+            host.interrupts.tryDeliverInterrupt(cpu, irq);
+        }
+        return CARRY_ON;
+    }
+
+    /** Sleeps in HALTED until woken; EINTR if the owner is interrupted meanwhile. */
+    private long sleepWhileHalted(Cpu cpu) {
+        /* Re-check under the lock: an interrupt raised since the loop looked must not be slept through. */
+        if (host.interrupts.interruptPending(cpu) >= LGUEST_IRQS && !cpu.lg.closed) {
+            return sleep(cpu, Cpu.Phase.HALTED);
+        }
+        return CARRY_ON;
+    }
+
+    /** paused(): another thread needs the CPU outside the Guest, e.g. to swap a service; wait until it is done. */
+    private static long waitOutPauses(Cpu cpu) {
+        while (cpu.pauseRequests > 0 && !cpu.lg.closed) {
+            long answer = sleep(cpu, Cpu.Phase.PAUSED);
+            if (answer != CARRY_ON) {
+                return answer;
             }
-
-            /* Act on the exit: fault, hypercall, interrupt window, and so on. */
-            host.traps.handleTrap(cpu, exit);
         }
+        return CARRY_ON;
+    }
 
-        /* A shutdown asking for a restart leaves ERESTART as the death: the Launcher boots again. */
-        if (Integer.valueOf(-Errno.ERESTART).equals(lg.dead())) {
-            return -Errno.ERESTART;
+    /** One wait on {@code wake}, in {@code phase}; EINTR, with the flag kept, if interrupted. */
+    private static long sleep(Cpu cpu, Cpu.Phase phase) {
+        cpu.enter(phase);
+        try {
+            cpu.wake.await();
+            return CARRY_ON;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -Errno.EINTR;
+        } finally {
+            cpu.enter(Cpu.Phase.IN_HOST);
         }
-        /* Any other death: ENOENT, and the next read() gives the reason. */
-        return -Errno.ENOENT;
+    }
+
+    /** Enters the Guest, with an engine made now if there is none, and handles the exit. */
+    private long enterGuestAndHandleExit(Cpu cpu) {
+        int err = ensureEngine(cpu);
+        if (err < 0) {
+            return err;
+        }
+        VcpuExit exit;
+        try {
+            exit = runOnce(cpu);
+        } catch (VcpuException | RuntimeException e) {
+            /* A backend fault is not the Guest's: drop the engine, keep the Guest, report EIO. */
+            LOG.log(Level.ERROR, "lguest: CPU " + cpu.id + ": the vCPU engine failed; the guest is kept", e);
+            closeVcpu(cpu);
+            return -Errno.EIO;
+        }
+        host.traps.handleTrap(cpu, exit);
+        return CARRY_ON;
+    }
+
+    /*
+     * A shutdown asking for a restart answers ERESTART: the Launcher boots
+     * again. Any other death answers ENOENT, and the next read() gives the
+     * reason.
+     */
+    private static long deathAnswer(Guest lg) {
+        return lg.dead() instanceof DeathReason.RestartRequested ? -Errno.ERESTART : -Errno.ENOENT;
     }
 
     /** Bounds the hypercall/notify round below; the loop in runGuest has the same shape. */
@@ -281,13 +342,13 @@ final class Core {
         Vcpu vcpu = cpu.vcpu;
         cpu.state.pageTableRoot(cpu.lg.pageTables.root(cpu.id));
         vcpu.portIo(cpu.lg.portIo);
-        cpu.running = true;
+        cpu.enter(Cpu.Phase.RUNNING);
         cpu.lock.unlock();
         try {
             return vcpu.run();
         } finally {
             cpu.lock.lock();
-            cpu.running = false;
+            cpu.enter(Cpu.Phase.IN_HOST);
             cpu.idle.signalAll();
         }
     }
@@ -420,7 +481,7 @@ final class Core {
             cpu.watch = host.timers.scheduleWithFixedDelay(() -> {
                 if (cpu.lock.tryLock()) {
                     try {
-                        if (cpu.running && cpu.vcpu != null && cpu.tsk.isInterrupted() && !cpu.lg.closed) {
+                        if (cpu.phase() == Cpu.Phase.RUNNING && cpu.vcpu != null && cpu.tsk.isInterrupted() && !cpu.lg.closed) {
                             cpu.vcpu.kick();
                         }
                     } finally {
@@ -467,7 +528,7 @@ final class Core {
         cpu.lock.lock();
         cpu.pauseRequests++;
         try {
-            awaitNot(cpu, () -> cpu.running);
+            awaitNot(cpu, () -> cpu.phase() == Cpu.Phase.RUNNING);
             action.run();
         } finally {
             cpu.pauseRequests--;
@@ -481,7 +542,7 @@ final class Core {
         cpu.lock.lock();
         try {
             cpu.wake.signalAll();
-            awaitNot(cpu, () -> cpu.inRead);
+            awaitNot(cpu, () -> cpu.phase() != Cpu.Phase.OUTSIDE);
         } finally {
             cpu.lock.unlock();
         }
@@ -492,7 +553,7 @@ final class Core {
         boolean warned = false;
         boolean interrupted = false;
         while (busy.getAsBoolean()) {
-            if (cpu.running && cpu.vcpu != null) {
+            if (cpu.phase() == Cpu.Phase.RUNNING && cpu.vcpu != null) {
                 cpu.vcpu.kick();
             }
             try {

@@ -4,6 +4,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.Vcpu;
 import org.lguest.api.cpu.VcpuBackend;
@@ -12,80 +13,122 @@ import org.lguest.api.cpu.VcpuState;
 /**
  * "struct lg_cpu": one guest CPU. The owner thread (the seed's task) runs
  * it inside read() and holds {@link #lock} all the time except while the
- * guest actually runs ({@link #running}) or the CPU sleeps; other threads
- * (LHREQ_IRQ, GETREG/SETREG, the timer, close, a departing backend) take
- * the lock, so they see the CPU between two runs.
+ * guest actually runs or the CPU sleeps ({@link #phase} says which); other
+ * threads (LHREQ_IRQ, GETREG/SETREG, the timer, close, a departing
+ * backend) take the lock, so they see the CPU between two runs.
  */
 final class Cpu {
+    /**
+     * Where the owner thread is with this CPU, as Firecracker names its vCPU
+     * states. Only the owner moves it, always under {@link #lock}; other
+     * threads read it under the lock to know whether to kick (RUNNING) or
+     * wait for the owner to leave read() (anything but OUTSIDE).
+     */
+    enum Phase {
+        /** Not in read(): the Launcher holds the last answer, or has not asked yet. */
+        OUTSIDE,
+        /** In read(), running Host code with the lock held: settling hypercalls, notifications, interrupts. */
+        IN_HOST,
+        /** In Vcpu.run(): guest code runs and the lock is free; reaching the CPU needs a kick. */
+        RUNNING,
+        /** Asleep in read() after LHCALL_HALT, until an interrupt or close() wakes it. */
+        HALTED,
+        /** Asleep in read() while another thread works on the CPU through Core.paused(). */
+        PAUSED;
+
+        /** Whether the owner may go from this phase to {@code next}: every move passes through IN_HOST. */
+        boolean mayBecome(Phase next) {
+            return switch (this) {
+                case OUTSIDE -> next == IN_HOST;
+                case IN_HOST -> next != IN_HOST;
+                case RUNNING, HALTED, PAUSED -> next == IN_HOST;
+            };
+        }
+    }
+
+    // Fixed when made.
     final int id;
     final Guest lg;
 
-    /** The Launcher thread which owns this CPU: only it may read(). */
+    // Set by LHREQ_INITIALIZE before any other thread can reach the CPU; state is dropped by close() under lock.
+    /** task: the Launcher thread which owns this CPU; only it may read(). */
     Thread tsk;
-    /** The registers and descriptor state: the seed's register page. */
+    /** regs: the registers and descriptor state, which outlive any one engine. */
     VcpuState state;
+    /** hrt: this CPU's clock event device. */
+    ClockDevice hrt;
 
+    // The lock every other group below lives under, and its two conditions.
     final ReentrantLock lock = new ReentrantLock();
     /** Signalled when an interrupt arrives, a pause ends, or the file closes. */
     final Condition wake = lock.newCondition();
     /** Signalled when the CPU leaves run() or read(). */
     final Condition idle = lock.newCondition();
-    /** The owner is inside read(). */
-    boolean inRead;
-    /** The owner is inside Vcpu.run() (the lock is then free). */
-    boolean running;
-    /** Threads waiting to do something to a CPU that is not running. */
+
+    // Under lock: the owner's phase, and the threads waiting to work on a CPU that is not running.
+    private Phase phase = Phase.OUTSIDE;
     int pauseRequests;
 
+    // Under lock: the engine (made by the owner; dropped by the owner, close() or a departing backend).
     /** The engine and the backend that made it: null until first needed. */
     Vcpu vcpu;
     VcpuBackend vcpuFrom;
     /** We said once that there is no engine or page-table manager; do not say it on every read. */
     boolean warnedNoEngine;
 
-    /** The guest's IDT, as lguest keeps it after its checks: the two 32-bit halves of each entry. */
+    // Under lock: guest CPU state, written by the owner in hypercalls and traps, read by requests from others.
+    /** arch.idt: the guest's IDT as lguest keeps it after its checks, the two 32-bit halves of each entry. */
     final int[] idtLo = new int[Abi.IDT_ENTRIES];
     final int[] idtHi = new int[Abi.IDT_ENTRIES];
-
-    /** The kernel stack SET_STACK gave us: where traps from user mode land. */
+    /** esp1, ss1: the kernel stack SET_STACK gave us, where traps from user mode land. */
     int esp1;
     int ss1;
-    /** LHCALL_TS: the guest wants device-not-available traps. */
+    /** ts: LHCALL_TS, the guest wants device-not-available traps. */
     long ts;
-    /** LHCALL_HALT: sleep until an interrupt. */
+    /** halted: LHCALL_HALT, sleep until an interrupt. */
     boolean halted;
-
-    /** An LHCALL_NOTIFY address not yet delivered (0: none). */
+    /** pending_notify: an LHCALL_NOTIFY address not yet delivered (0: none). */
     long pendingNotify;
-    /** A trap for the Launcher, or null. */
-    PendingTrap pendingTrap;
-    /** LHREQ_GETREG: the register the next read returns, or null. */
+    /** pending: a trap for the Launcher, or null. */
+    LguestPending pendingTrap;
+    /** reg_read: after LHREQ_GETREG, the register the next read returns, or null. */
     Reg regRead;
-
-    /** A synchronous hypercall waiting to be done: arg0 (the call) to arg4, or null. */
+    /** hcall: a synchronous hypercall waiting to be done, arg0 (the call) to arg4, or null. */
     long[] hcall;
-    /** Where we are in the asynchronous hypercall ring. */
+    /** next_hcall: where we are in the asynchronous hypercall ring. */
     int nextHcall;
-
-    /** Pending virtual interrupts: one bit per external vector. */
-    final AtomicLongArray irqsPending = new AtomicLongArray(4);
-
-    /** This CPU's clock event device. */
-    ClockDevice hrt;
-    /** The Host's look, every few milliseconds, for an interrupted reader (see Core). */
-    volatile java.util.concurrent.ScheduledFuture<?> watch;
-
-    /** The guest page directory of the last NEW_PGTABLE, -1 while on the boot tables. */
+    /** The gpgdir of lguest's pgdirs[cpu_pgd]: the guest page directory of the last NEW_PGTABLE, -1 on the boot tables. */
     long guestPgdir = -1;
-    /** The faulting address of the last page fault. */
+    /** arch.last_pagefault: the faulting address of the last page fault. */
     long lastPagefault;
+
+    // Lock-free: raised by any thread, taken by the owner.
+    /** irqs_pending: pending virtual interrupts, one bit per external vector. */
+    final AtomicLongArray irqsPending = new AtomicLongArray(4);
+    /** The Host's look, every few milliseconds, for an interrupted reader (see Core); volatile. */
+    volatile java.util.concurrent.ScheduledFuture<?> watch;
 
     Cpu(int id, Guest lg) {
         this.id = id;
         this.lg = lg;
     }
 
-    /** Something in pending_notify or pending.trap: the Launcher must see it first. */
+    /** The owner's phase; read with {@link #lock} held. */
+    Phase phase() {
+        return phase;
+    }
+
+    /**
+     * Moves the owner to {@code next}, with {@link #lock} held. A move the
+     * run loop never makes means the loop is broken, so it fails loudly.
+     */
+    void enter(Phase next) {
+        if (!phase.mayBecome(next)) {
+            throw new IllegalStateException("CPU " + id + " cannot go from " + phase + " to " + next);
+        }
+        phase = next;
+    }
+
     /*
      * What became of the exits a backend handed over from inside its engine
      * (Core.handleNow), by outcome: settled and resumed; stopped because the
@@ -96,6 +139,7 @@ final class Cpu {
     static final int HOOK_RESUMED = 0, HOOK_LAUNCHER = 1, HOOK_HALT = 2, HOOK_LOOP = 3, HOOK_BUSY = 4, HOOK_NOT_NOW = 5;
     private static final String[] HOOK_OUTCOMES = {"resumed", "stopped for the Launcher", "stopped for a halt",
         "stopped for the loop", "declined (lock busy)", "declined (not now)"};
+    // Under lock: written by Core.handleNow, read when the engine closes.
     final long[] hookCounts = new long[HOOK_OUTCOMES.length];
 
     String hookCountsText() {
@@ -106,6 +150,7 @@ final class Cpu {
         return text.toString();
     }
 
+    /** Something in pending_notify or pending.trap: the Launcher must see it first. */
     boolean needsLauncher() {
         return pendingNotify != 0 || pendingTrap != null;
     }

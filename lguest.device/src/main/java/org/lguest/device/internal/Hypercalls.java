@@ -128,9 +128,11 @@ final class Hypercalls {
         Guest lg = cpu.lg;
         byte[] msg = lg.memory.read(lg, msgAddr, SHUTDOWN_MSG);
         msg[SHUTDOWN_MSG - 1] = 0;
-        lg.kill(Lhcall.SHUTDOWN_REASON_PREFIX + cString(msg));
+        String reason = Lhcall.SHUTDOWN_REASON_PREFIX + cString(msg);
         if (how == Lhcall.SHUTDOWN_RESTART) {
-            lg.restart();
+            lg.restart(reason);
+        } else {
+            lg.kill(reason);
         }
     }
 

@@ -269,7 +269,7 @@ final class Interrupts {
     /** With the CPU's lock held: wake it from a halt, or kick it out of the guest to see the interrupt. */
     private static void wakeOrKick(Cpu cpu) {
         cpu.wake.signalAll();
-        if (cpu.running && cpu.vcpu != null && !cpu.lg.closed) {
+        if (cpu.phase() == Cpu.Phase.RUNNING && cpu.vcpu != null && !cpu.lg.closed) {
             cpu.vcpu.kick();
         }
     }

@@ -1,7 +1,5 @@
 package org.lguest.device.internal;
 
-import org.lguest.api.abi.Errno;
-
 import static org.lguest.api.abi.Errno.EBADF;
 import static org.lguest.api.abi.Errno.EBUSY;
 import static org.lguest.api.abi.Errno.EFAULT;
@@ -16,8 +14,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lguest;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
 import org.lguest.api.cpu.PortIo;
@@ -77,8 +77,8 @@ final class LguestFileImpl implements LguestFile {
         /* Word 0: the request. */
         long req;
         try {
-            req = Words.get(in, 0);
-        } catch (Words.UserFault e) {
+            req = ProtocolWords.decode(in, 0);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         Guest guest = lg;
@@ -136,7 +136,7 @@ final class LguestFileImpl implements LguestFile {
             return -EPERM;
         }
         /* A dead Guest does not run again: hand back the reason instead. */
-        Object dead = guest.dead();
+        DeathReason dead = guest.dead();
         if (dead != null) {
             return deadReason(dead, user);
         }
@@ -144,18 +144,22 @@ final class LguestFileImpl implements LguestFile {
         return host.core.read(cpu, user);
     }
 
-    /* Guest.dead() is an Integer (a negative errno, returned as is) or a message (copied out). */
-    static long deadReason(Object dead, MemorySegment user) {
-        if (dead instanceof Integer errno) {
-            return errno;
-        }
-        byte[] reason = ((String) dead).getBytes(StandardCharsets.ISO_8859_1);
+    /* A restart is answered with its errno; a kill's message is copied out. */
+    static long deadReason(DeathReason dead, MemorySegment user) {
+        return switch (dead) {
+            case DeathReason.RestartRequested restart -> -Errno.ERESTART;
+            case DeathReason.Killed killed -> copyReason(killed.reason(), user);
+        };
+    }
+
+    private static long copyReason(String message, MemorySegment user) {
+        byte[] reason = message.getBytes(StandardCharsets.ISO_8859_1);
         /* The message and its NUL, cut to the reader's buffer. */
-        int len = (int) Math.min(Words.size(user), reason.length + 1L);
+        int len = (int) Math.min(ProtocolWords.size(user), reason.length + 1L);
         byte[] withNul = java.util.Arrays.copyOf(reason, reason.length + 1);
         try {
-            Words.copyOut(user, withNul, len);
-        } catch (Words.UserFault e) {
+            ProtocolWords.putBytes(user, withNul, len);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         return len;
@@ -168,8 +172,8 @@ final class LguestFileImpl implements LguestFile {
     private long userSendIrq(Cpu cpu, MemorySegment in) {
         long irq;
         try {
-            irq = Words.get(in, 1);
-        } catch (Words.UserFault e) {
+            irq = ProtocolWords.decode(in, 1);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         if (Long.compareUnsigned(irq, Lguest.LGUEST_IRQS) >= 0) {
@@ -189,9 +193,9 @@ final class LguestFileImpl implements LguestFile {
         long addr;
         long fd;
         try {
-            addr = Words.get(in, 1);
-            fd = Words.get(in, 2);
-        } catch (Words.UserFault e) {
+            addr = ProtocolWords.decode(in, 1);
+            fd = ProtocolWords.decode(in, 2);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         /*
@@ -241,8 +245,8 @@ final class LguestFileImpl implements LguestFile {
     private long getregSetup(Cpu cpu, MemorySegment in) {
         long which;
         try {
-            which = Words.get(in, 1);
-        } catch (Words.UserFault e) {
+            which = ProtocolWords.decode(in, 1);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         cpu.lock.lock();
@@ -263,16 +267,16 @@ final class LguestFileImpl implements LguestFile {
             cpu.lock.unlock();
         }
         /* A write returns the bytes it consumed: request and selector. */
-        return Words.WORD * 2L;
+        return Lhreq.WORD * 2L;
     }
 
     private long setreg(Cpu cpu, MemorySegment in) {
         long which;
         long value;
         try {
-            which = Words.get(in, 1);
-            value = Words.get(in, 2);
-        } catch (Words.UserFault e) {
+            which = ProtocolWords.decode(in, 1);
+            value = ProtocolWords.decode(in, 2);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         /* Segment and privilege state stay ours; regptr(..., false) refuses them. */
@@ -289,7 +293,7 @@ final class LguestFileImpl implements LguestFile {
         } finally {
             cpu.lock.unlock();
         }
-        return Words.WORD * 3L;
+        return Lhreq.WORD * 3L;
     }
 
     /*
@@ -301,8 +305,8 @@ final class LguestFileImpl implements LguestFile {
     private long trap(Cpu cpu, MemorySegment in) {
         long trapnum;
         try {
-            trapnum = Words.get(in, 1);
-        } catch (Words.UserFault e) {
+            trapnum = ProtocolWords.decode(in, 1);
+        } catch (ProtocolWords.BadBuffer e) {
             return -EFAULT;
         }
         cpu.lock.lock();
@@ -349,10 +353,10 @@ final class LguestFileImpl implements LguestFile {
             long pfnLimit;
             long start;
             try {
-                base = Words.get(in, 1);
-                pfnLimit = Words.get(in, 2);
-                start = Words.get(in, 3);
-            } catch (Words.UserFault e) {
+                base = ProtocolWords.decode(in, 1);
+                pfnLimit = ProtocolWords.decode(in, 2);
+                start = ProtocolWords.decode(in, 3);
+            } catch (ProtocolWords.BadBuffer e) {
                 return -EFAULT;
             }
             /*
@@ -410,7 +414,7 @@ final class LguestFileImpl implements LguestFile {
             /* Publish the Guest: from here the other requests accept it. */
             lg = guest;
             /* Bytes consumed. As in the C device, the request word is not counted. */
-            return Words.WORD * 3L;
+            return Lhreq.WORD * 3L;
         } finally {
             host.lguestLock.unlock();
         }

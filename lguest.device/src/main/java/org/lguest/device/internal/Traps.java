@@ -3,6 +3,7 @@ package org.lguest.device.internal;
 import static org.lguest.api.abi.Lguest.GUEST_PL;
 
 import org.lguest.api.abi.Lguest;
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.abi.Lhcall;
 import org.lguest.api.cpu.LguestRegs;
 import org.lguest.api.cpu.Reg;
@@ -229,11 +230,11 @@ final class Traps {
         if (cpu.lg.pageTables == null) {
             return;
         }
-        byte[] insn = copyFromGuest(cpu, cpu.state.regs().get(Reg.EIP) & MASK, PendingTrap.INSN_BYTES);
+        byte[] insn = copyFromGuest(cpu, cpu.state.regs().get(Reg.EIP) & MASK, LguestPending.INSN_BYTES);
         if (cpu.lg.isDead()) {
             return;
         }
-        cpu.pendingTrap = new PendingTrap(Abi.TRAP_GP, insn, 0);
+        cpu.pendingTrap = new LguestPending(Abi.TRAP_GP, insn, 0);
     }
 
     /*
@@ -259,7 +260,7 @@ final class Traps {
         }
         LguestRegs regs = cpu.state.regs();
         long eip = regs.get(Reg.EIP) & MASK;
-        byte[] insn = copyFromGuest(cpu, eip, PendingTrap.INSN_BYTES);
+        byte[] insn = copyFromGuest(cpu, eip, LguestPending.INSN_BYTES);
         if (cpu.lg.isDead()) {
             return true;
         }
@@ -277,11 +278,11 @@ final class Traps {
         if (cpu.lg.isDead()) {
             return;
         }
-        byte[] insn = copyFromGuest(cpu, cpu.state.regs().get(Reg.EIP) & MASK, PendingTrap.INSN_BYTES);
+        byte[] insn = copyFromGuest(cpu, cpu.state.regs().get(Reg.EIP) & MASK, LguestPending.INSN_BYTES);
         if (cpu.lg.isDead()) {
             return;
         }
-        cpu.pendingTrap = new PendingTrap(Abi.TRAP_PF, insn, addr);
+        cpu.pendingTrap = new LguestPending(Abi.TRAP_PF, insn, addr & MASK);
     }
 
     /*

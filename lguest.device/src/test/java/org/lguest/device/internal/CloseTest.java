@@ -95,7 +95,7 @@ class CloseTest {
             rig.file.close();
             assertEquals(-Errno.EBADF, (long) read.get());
             assertTrue(vcpu.closed);
-            assertFalse(cpu.inRead);
+            assertEquals(Cpu.Phase.OUTSIDE, cpu.phase());
         } finally {
             launcher.shutdownNow();
         }

@@ -153,7 +153,7 @@ class InitializeTest {
         assertEquals(1024 * 4096L, t.machine.hostArea().memory().byteSize());
         // The manager's kill callback kills this guest.
         t.kill.accept("paging says no");
-        assertEquals("paging says no", rig.guest().dead());
+        assertEquals(new DeathReason.Killed("paging says no"), rig.guest().dead());
         assertEquals(List.of(Allocator.Step.GUEST, Allocator.Step.EVENTFD_MAP, Allocator.Step.REGISTER_PAGE,
             Allocator.Step.HOST_AREA, Allocator.Step.PAGE_TABLES), rig.allocator.steps);
     }

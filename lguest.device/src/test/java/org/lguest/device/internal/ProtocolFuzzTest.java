@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
@@ -91,13 +90,13 @@ class ProtocolFuzzTest {
                     int extra = random.nextInt(8) == 0 ? random.nextInt(1, 8) : 0;
                     MemorySegment in = arena.allocate(words * WORD + extra + 1).asSlice(0, words * WORD + extra);
                     for (int k = 0; k < words; k++) {
-                        in.set(ValueLayout.JAVA_LONG_UNALIGNED, k * WORD, w[k]);
+                        in.set(Rig.WORD, k * WORD, w[k]);
                     }
                     long bytes = in.byteSize();
                     Guest g = ((LguestFileImpl) f).guest();
                     boolean dead = g != null && g.isDead();
                     if (dead) {
-                        deaths.add(String.valueOf(g.dead()).replaceAll("[0-9a-fx]+$", "N"));
+                        deaths.add(String.valueOf(g.dead()).replaceAll("[0-9a-fx]+]$", "N"));
                     }
                     what = "write " + java.util.Arrays.toString(w) + " (" + bytes + " bytes) cpu " + cpu;
                     got = f.write(in, cpu);

@@ -84,7 +84,7 @@ class ReadTest {
     @Test
     void aDeadGuestWithAnErrnoAnswersIt() {
         assertEquals(24, rig.init());
-        rig.guest().restart();
+        rig.guest().restart("the test asks for a restart");
         assertEquals(-Errno.ERESTART, rig.read().n());
         assertEquals(-Errno.ERESTART, rig.read().n());
     }

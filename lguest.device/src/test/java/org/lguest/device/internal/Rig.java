@@ -16,6 +16,7 @@ import java.util.function.Supplier;
 
 import org.lguest.api.abi.LguestData;
 import org.lguest.api.abi.Lhcall;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.cpu.HostArea;
 import org.lguest.api.cpu.Reg;
 import org.lguest.api.cpu.VcpuExit;
@@ -32,7 +33,7 @@ final class Rig implements AutoCloseable {
     /** Where the guest keeps its struct lguest_data. */
     static final long DATA = 0x1000;
     static final Instant NOW = Instant.ofEpochSecond(1_700_000_000L, 123_456_789);
-    static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong WORD = ProtocolWords.WORD_LAYOUT;
     static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** An allocator that fails at one step and remembers what it made. */
@@ -89,11 +90,7 @@ final class Rig implements AutoCloseable {
     }
 
     MemorySegment words(long... words) {
-        MemorySegment seg = arena.allocate(words.length * 8L);
-        for (int i = 0; i < words.length; i++) {
-            seg.setAtIndex(WORD, i, words[i]);
-        }
-        return seg;
+        return ProtocolWords.encode(arena, words);
     }
 
     long write(long... words) {
@@ -274,7 +271,7 @@ final class Rig implements AutoCloseable {
         while (true) {
             cpu.lock.lock();
             try {
-                if (cpu.halted && cpu.lock.hasWaiters(cpu.wake)) {
+                if (cpu.phase() == Cpu.Phase.HALTED) {
                     return;
                 }
             } finally {

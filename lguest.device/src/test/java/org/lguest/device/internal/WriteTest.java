@@ -105,7 +105,7 @@ class WriteTest {
     @Test
     void restartCountsAsDeath() {
         assertEquals(24, rig.init());
-        rig.guest().restart();
+        rig.guest().restart("the test asks for a restart");
         assertEquals(-Errno.ENOENT, rig.write(Lhreq.IRQ, 1));
     }
 

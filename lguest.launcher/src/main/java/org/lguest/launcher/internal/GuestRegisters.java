@@ -2,10 +2,10 @@ package org.lguest.launcher.internal;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.api.device.LguestFile;
 import org.lguest.api.guest.LaunchException;
@@ -27,7 +27,7 @@ final class GuestRegisters {
 
     /** The register's 32-bit value. */
     long get(long selector) throws LaunchException {
-        long answer = Words.write(file, cpu, Lhreq.GETREG, selector);
+        long answer = Requests.write(file, cpu, Lhreq.GETREG, selector);
         if (answer < 0) {
             throw new LaunchException("LHREQ_GETREG " + PtRegs.name(selector) + " answered " + Errno.name((int) answer));
         }
@@ -38,12 +38,12 @@ final class GuestRegisters {
                 throw new LaunchException("reading " + PtRegs.name(selector) + " after LHREQ_GETREG answered "
                     + (n < 0 ? Errno.name((int) n) : n + " bytes"));
             }
-            return word.get(ValueLayout.JAVA_LONG_UNALIGNED, 0) & 0xFFFF_FFFFL;
+            return word.get(ProtocolWords.WORD_LAYOUT, 0) & 0xFFFF_FFFFL;
         }
     }
 
     void set(long selector, long value) throws LaunchException {
-        long answer = Words.write(file, cpu, Lhreq.SETREG, selector, value & 0xFFFF_FFFFL);
+        long answer = Requests.write(file, cpu, Lhreq.SETREG, selector, value & 0xFFFF_FFFFL);
         if (answer < 0) {
             throw new LaunchException("LHREQ_SETREG " + PtRegs.name(selector) + " answered " + Errno.name((int) answer));
         }

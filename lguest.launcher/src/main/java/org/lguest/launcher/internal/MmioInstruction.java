@@ -1,5 +1,6 @@
 package org.lguest.launcher.internal;
 
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.abi.PtRegs;
 
 /**
@@ -36,8 +37,6 @@ record MmioInstruction(int length, Kind kind, int size, int register, int width,
         STORE_IMMEDIATE
     }
 
-    /** The instruction bytes the Host hands over ({@code struct lguest_pending}'s {@code insn[7]}). */
-    static final int INSN_BYTES = 7;
 
     private static final int OPERAND_SIZE_PREFIX = 0x66;
     /** ptrace selectors by x86 register number: EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI. */
@@ -103,7 +102,7 @@ record MmioInstruction(int length, Kind kind, int size, int register, int width,
         }
 
         private int next() {
-            if (at >= insn.length || at >= INSN_BYTES) {
+            if (at >= insn.length || at >= LguestPending.INSN_BYTES) {
                 truncated = true;
                 at++;
                 return 0;

@@ -25,8 +25,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lguest;
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.abi.Lhcall;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.device.LauncherTask;
@@ -165,7 +167,7 @@ final class RunningGuest implements Guest {
                  * The way back from a device: its interrupt line is an LHREQ_IRQ write, from whichever device
                  * thread raises it.
                  */
-                irq -> Words.write(file, CPU, Lhreq.IRQ, irq), memoryBytes + BAR_GAP, FIRST_DEVICE_IRQ);
+                irq -> Requests.write(file, CPU, Lhreq.IRQ, irq), memoryBytes + BAR_GAP, FIRST_DEVICE_IRQ);
         } catch (IllegalArgumentException e) {
             throw new LaunchException("the guest's virtio devices do not fit: " + e.getMessage() + "; configure fewer devices", e);
         }
@@ -195,7 +197,7 @@ final class RunningGuest implements Guest {
          * On the guest's own CPU thread, the first request: LHREQ_INITIALIZE with where RAM starts, how many
          * pages it has and the entry point. Whichever thread sends it owns CPU 0 from then on.
          */
-        long answer = Words.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
+        long answer = Requests.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
         String refused = answer == -Errno.EAGAIN
             ? "LHREQ_INITIALIZE answered EAGAIN: the Host has no page-table manager (is lguest.paging active? try 'lb lguest')"
             : answer < 0 ? "LHREQ_INITIALIZE answered " + Errno.name((int) answer) : attachEventfds();
@@ -255,13 +257,13 @@ final class RunningGuest implements Guest {
             }
             if (n == Lhreq.WORD) {
                 notifyExits++;
-                notification(buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
-            } else if (n == PendingTrap.SIZE) {
+                notification(buffer.get(ProtocolWords.WORD_LAYOUT, 0));
+            } else if (n == LguestPending.SIZE) {
                 /*M:160
                  * A trap the Host could not settle comes out of read() as a struct lguest_pending: emulated
                  * here if it is an access to the bus, otherwise handed back to the guest.
                  */
-                PendingTrap trap = PendingTrap.read(buffer);
+                LguestPending trap = LguestPending.decode(buffer);
                 trapExits[trap.trap() & 0xFF]++;
                 String failure = traps.handle(trap);
                 if (failure != null) {
@@ -293,7 +295,7 @@ final class RunningGuest implements Guest {
          */
         for (var entry : bus.notifyAddresses().entrySet()) {
             int fd = task.descriptors().install(entry.getValue());
-            long answer = Words.write(file, CPU, Lhreq.EVENTFD, entry.getKey(), fd);
+            long answer = Requests.write(file, CPU, Lhreq.EVENTFD, entry.getKey(), fd);
             if (answer < 0) {
                 return String.format("LHREQ_EVENTFD for notification address %#x answered %s", entry.getKey(),
                     Errno.name((int) answer));
@@ -502,7 +504,7 @@ final class RunningGuest implements Guest {
 
     @Override
     public void interrupt(int irq) throws LaunchException {
-        long answer = Words.write(file, CPU, Lhreq.IRQ, irq);
+        long answer = Requests.write(file, CPU, Lhreq.IRQ, irq);
         if (answer < 0) {
             throw new LaunchException("LHREQ_IRQ " + irq + ": " + Errno.name((int) answer)
                 + (answer == -Errno.EINVAL ? " (irqs are 0 to " + (Lguest.LGUEST_IRQS - 1) + ")" : ""));

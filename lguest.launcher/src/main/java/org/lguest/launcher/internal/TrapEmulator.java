@@ -3,6 +3,7 @@ package org.lguest.launcher.internal;
 import java.util.HexFormat;
 
 import org.lguest.api.abi.Errno;
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.api.cpu.PortIo;
@@ -43,7 +44,7 @@ final class TrapEmulator implements PortIo {
     }
 
     /** Emulates the trap or hands it back; null, or why the guest cannot go on. */
-    String handle(PendingTrap pending) {
+    String handle(LguestPending pending) {
         try {
             if (emulated(pending)) {
                 return null;
@@ -52,10 +53,10 @@ final class TrapEmulator implements PortIo {
             return String.format("cannot emulate the guest's access (trap %d at %#x): %s", pending.trap(),
                 pending.address(), e.getMessage());
         }
-        long answer = Words.write(file, cpu, Lhreq.TRAP, pending.trap());
+        long answer = Requests.write(file, cpu, Lhreq.TRAP, pending.trap());
         if (answer < 0) {
             // A #GP handed back names its instruction; its address word means nothing.
-            String what = pending.trap() == PendingTrap.GENERAL_PROTECTION
+            String what = pending.trap() == LguestPending.GENERAL_PROTECTION
                 ? "instruction " + HexFormat.ofDelimiter(" ").formatHex(pending.insn())
                 : String.format("address %#x", pending.address());
             return String.format("cannot hand trap %d (%s) back to the guest: LHREQ_TRAP answered %s",
@@ -64,8 +65,8 @@ final class TrapEmulator implements PortIo {
         return null;
     }
 
-    private boolean emulated(PendingTrap pending) throws LaunchException {
-        if (pending.trap() == PendingTrap.GENERAL_PROTECTION) {
+    private boolean emulated(LguestPending pending) throws LaunchException {
+        if (pending.trap() == LguestPending.GENERAL_PROTECTION) {
             // As 4.x's Launcher: only guest kernel code (ring 1) is helped; user code gets its #GP back.
             if ((registers.get(PtRegs.CS) & 3) != KERNEL_RPL) {
                 return false;
@@ -79,8 +80,8 @@ final class TrapEmulator implements PortIo {
             return false;
         }
         return switch (pending.trap()) {
-            case PendingTrap.PAGE_FAULT -> memory(pending);
-            case PendingTrap.GENERAL_PROTECTION -> port(pending);
+            case LguestPending.PAGE_FAULT -> memory(pending);
+            case LguestPending.GENERAL_PROTECTION -> port(pending);
             default -> false;
         };
     }
@@ -90,11 +91,11 @@ final class TrapEmulator implements PortIo {
      * paravirtual kernel keeps its interrupt flag in lguest_data anyway, so
      * it is skipped as Linux 4.x's Launcher did.
      */
-    private static boolean isCli(PendingTrap pending) {
+    private static boolean isCli(LguestPending pending) {
         return pending.insn().length > 0 && Byte.toUnsignedInt(pending.insn()[0]) == 0xFA;
     }
 
-    private boolean memory(PendingTrap pending) throws LaunchException {
+    private boolean memory(LguestPending pending) throws LaunchException {
         /*M:170
          * A page fault at a device's BAR: the faulting mov is decoded, the bus reads or writes the register,
          * the destination register is set through LHREQ_SETREG and EIP stepped past the instruction.
@@ -126,7 +127,7 @@ final class TrapEmulator implements PortIo {
     }
 
     /** Trap 13, from an engine that traps port I/O: decoded here, done by {@link #in} and {@link #out}. */
-    private boolean port(PendingTrap pending) throws LaunchException {
+    private boolean port(LguestPending pending) throws LaunchException {
         PortInstruction insn = PortInstruction.decode(pending.insn());
         if (insn == null) {
             return false;

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.HexFormat;
 
 import org.junit.jupiter.api.AfterEach;
@@ -14,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestFile;
 
@@ -53,10 +53,10 @@ class EarlyFreeTest {
         MemorySegment ram = task.allocate(MEMORY);
         boot.load(ram);
         try (Arena arena = Arena.ofConfined(); LguestFile file = host.device().open(task)) {
-            assertEquals(24, Words.write(file, 0, Lhreq.INITIALIZE, ram.address(), MEMORY / 4096, boot.entry()));
+            assertEquals(24, Requests.write(file, 0, Lhreq.INITIALIZE, ram.address(), MEMORY / 4096, boot.entry()));
             MemorySegment buffer = arena.allocate(64);
             assertEquals(8, file.read(buffer, 0));
-            assertEquals(0x100800, buffer.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
+            assertEquals(0x100800, buffer.get(ProtocolWords.WORD_LAYOUT, 0));
             // The Launcher is done with its memory, as the crashing one was.
             task.close();
             for (int i = 0; i < 100; i++) {

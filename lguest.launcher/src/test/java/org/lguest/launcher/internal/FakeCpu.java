@@ -1,7 +1,6 @@
 package org.lguest.launcher.internal;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -9,6 +8,7 @@ import java.util.Map;
 
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
+import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.api.cpu.PortIo;
 import org.lguest.api.device.LguestFile;
@@ -44,7 +44,7 @@ final class FakeCpu implements LguestFile {
 
     @Override
     public long write(MemorySegment request, long cpu) {
-        long[] words = request.toArray(ValueLayout.JAVA_LONG_UNALIGNED);
+        long[] words = request.toArray(ProtocolWords.WORD_LAYOUT);
         if (refuseRegisters && (words[0] == Lhreq.GETREG || words[0] == Lhreq.SETREG)) {
             return -Errno.EBADF;
         }
@@ -75,7 +75,7 @@ final class FakeCpu implements LguestFile {
         if (pendingRead == null) {
             return -Errno.EINVAL;
         }
-        buffer.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, pendingRead);
+        buffer.set(ProtocolWords.WORD_LAYOUT, 0, pendingRead);
         pendingRead = null;
         return Lhreq.WORD;
     }

@@ -127,7 +127,7 @@ class HostileGuestsTest {
                     MemorySegment ram = task.allocate(MEMORY);
                     boot.load(ram);
                     try (LguestFile file = host.device().open(task)) {
-                        Words.write(file, 0, Lhreq.INITIALIZE, ram.address(), MEMORY / 4096, boot.entry());
+                        Requests.write(file, 0, Lhreq.INITIALIZE, ram.address(), MEMORY / 4096, boot.entry());
                         MemorySegment buffer = arena.allocate(64);
                         started.countDown();
                         long start = System.nanoTime();

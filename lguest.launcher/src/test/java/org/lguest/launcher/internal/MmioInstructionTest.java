@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HexFormat;
 
 import org.junit.jupiter.api.Test;
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.launcher.internal.MmioInstruction.Kind;
 
@@ -18,7 +19,7 @@ class MmioInstructionTest {
     /** The Host's seven instruction bytes: the instruction, then whatever follows it in the guest. */
     static byte[] insn(String hex) {
         byte[] code = HexFormat.of().parseHex(hex.replace(" ", ""));
-        byte[] seven = new byte[MmioInstruction.INSN_BYTES];
+        byte[] seven = new byte[LguestPending.INSN_BYTES];
         java.util.Arrays.fill(seven, (byte) 0x90);
         System.arraycopy(code, 0, seven, 0, Math.min(code.length, seven.length));
         return seven;

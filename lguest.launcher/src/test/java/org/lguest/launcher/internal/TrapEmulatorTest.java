@@ -13,13 +13,14 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.lguest.api.abi.LguestPending;
 import org.lguest.api.abi.PtRegs;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioGuest;
 import org.lguest.virtio.internal.VirtioPciBus;
-import org.lguest.virtio.testing.EchoDevice;
 import org.lguest.virtio.testing.DriverQueue;
+import org.lguest.virtio.testing.EchoDevice;
 import org.lguest.virtio.testing.GuardedRam;
 import org.lguest.virtio.testing.GuestDriver;
 import org.lguest.virtio.testing.RecordingInterrupts;
@@ -54,7 +55,7 @@ class TrapEmulatorTest {
     }
 
     private String fault(long address, String insn) {
-        return traps.handle(new PendingTrap(PendingTrap.PAGE_FAULT, MmioInstructionTest.insn(insn), address));
+        return traps.handle(new LguestPending(LguestPending.PAGE_FAULT, MmioInstructionTest.insn(insn), address));
     }
 
     private void assertEmulated(String failure, int length) {
@@ -128,51 +129,51 @@ class TrapEmulatorTest {
         assertHandedBack(fault(BAR0, "c7 84 3a 78 56 34 12"), 14); // 11 bytes: more than the Host gives
         assertHandedBack(fault(bus.mmioEnd(), "8b 02"), 14); // past the devices
         assertHandedBack(fault(0xE000_0000L, "8b 02"), 14); // where an ECAM window would be: nothing
-        assertHandedBack(traps.handle(new PendingTrap(6, MmioInstructionTest.insn("0f 0b"), 0)), 6);
+        assertHandedBack(traps.handle(new LguestPending(6, MmioInstructionTest.insn("0f 0b"), 0)), 6);
     }
 
     @Test
     void portIoAtTheBusPortsIsEmulated() {
         cpu.set(PtRegs.CS, 0x61);
         cpu.set(PtRegs.AX, 0x8000_0800L).set(PtRegs.DX, 0xCF8);
-        assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("ef"), 0)), 1);
+        assertEmulated(traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("ef"), 0)), 1);
         assertEquals(0x8000_0800L, bus.ioRead(VirtioBus.CONFIG_ADDRESS, 4), "out %eax,(%dx)");
 
         cpu.set(PtRegs.AX, 0x1234_5678L).set(PtRegs.DX, 0xCFC);
-        assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("66 ed"), 0)), 2);
+        assertEmulated(traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("66 ed"), 0)), 2);
         assertEquals(0x1234_0000L | Virtio.PCI_VENDOR_ID, cpu.get(PtRegs.AX), "in (%dx),%ax keeps the top half");
 
-        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("e6 80"), 0)), 13);
+        assertHandedBack(traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("e6 80"), 0)), 13);
     }
 
     @Test
     void aCliInTheGuestKernelIsSkipped() {
         cpu.set(PtRegs.CS, 0x61);
-        assertEmulated(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa 90"), 0)), 1);
+        assertEmulated(traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("fa 90"), 0)), 1);
         TrapEmulator none = new TrapEmulator(cpu, 0, null);
-        assertEmulated(none.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 1);
+        assertEmulated(none.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 1);
     }
 
     @Test
     void aCliOrPortIoInGuestUserCodeGoesBack() {
         cpu.set(PtRegs.CS, 0x73);
-        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 13);
+        assertHandedBack(traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("fa"), 0)), 13);
         cpu.set(PtRegs.DX, 0xCFC);
-        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("ed"), 0)), 13);
+        assertHandedBack(traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("ed"), 0)), 13);
     }
 
     @Test
     void anotherPrivilegedInstructionGoesBackToTheGuestsHandler() {
         cpu.set(PtRegs.CS, 0x61);
-        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0)), 13); // hlt
-        assertHandedBack(traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("0f 22 d8"), 0)), 13);
+        assertHandedBack(traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0)), 13); // hlt
+        assertHandedBack(traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("0f 22 d8"), 0)), 13);
     }
 
     @Test
     void aProtectionFaultTheGuestCannotTakeEndsItNamingTheInstruction() {
         cpu.set(PtRegs.CS, 0x61);
         cpu.refuseTraps = true;
-        String failure = traps.handle(new PendingTrap(PendingTrap.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0));
+        String failure = traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0));
         assertEquals("cannot hand trap 13 (instruction f4 90 90 90 90 90 90) back to the guest: LHREQ_TRAP answered EINVAL",
             failure);
     }
@@ -191,7 +192,7 @@ class TrapEmulatorTest {
     @Test
     void withoutABusEveryTrapGoesBack() {
         TrapEmulator none = new TrapEmulator(cpu, 0, null);
-        assertHandedBack(none.handle(new PendingTrap(PendingTrap.PAGE_FAULT, MmioInstructionTest.insn("8b 02"), BAR0)), 14);
+        assertHandedBack(none.handle(new LguestPending(LguestPending.PAGE_FAULT, MmioInstructionTest.insn("8b 02"), BAR0)), 14);
     }
 
     @Test
