@@ -107,6 +107,7 @@ final class BareRun implements AutoCloseable {
                         return call != Lhcall.NOTIFY && call != Lhcall.SHUTDOWN;
                     });
                 }
+                // SAFETY: both live in this run's arena; close() closes the engine before the arena.
                 engine.mapPointer(0, ram);
                 engine.mapPointer(HOST_PAGE, host);
                 engine.writeTableRegister(Unicorn.GDTR, 0, HOST_PAGE + GDT, 3 * 8 - 1, 0);
