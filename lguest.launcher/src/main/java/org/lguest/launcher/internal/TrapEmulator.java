@@ -1,6 +1,7 @@
 package org.lguest.launcher.internal;
 
 import java.util.HexFormat;
+import java.util.Optional;
 
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.Lhreq;
@@ -42,15 +43,15 @@ final class TrapEmulator implements PortIo {
         this.registers = new GuestRegisters(file, cpu);
     }
 
-    /** Emulates the trap or hands it back; null, or why the guest cannot go on. */
-    String handle(PendingTrap pending) {
+    /** Emulates the trap or hands it back; empty, or why the guest cannot go on. */
+    Optional<String> handle(PendingTrap pending) {
         try {
             if (emulated(pending)) {
-                return null;
+                return Optional.empty();
             }
         } catch (LaunchException e) {
-            return String.format("cannot emulate the guest's access (trap %d at %#x): %s", pending.trap(),
-                pending.address(), e.getMessage());
+            return Optional.of(String.format("cannot emulate the guest's access (trap %d at %#x): %s", pending.trap(),
+                pending.address(), e.getMessage()));
         }
         long answer = Words.write(file, cpu, Lhreq.TRAP, pending.trap());
         if (answer < 0) {
@@ -58,10 +59,10 @@ final class TrapEmulator implements PortIo {
             String what = pending.trap() == PendingTrap.GENERAL_PROTECTION
                 ? "instruction " + HexFormat.ofDelimiter(" ").formatHex(pending.insn())
                 : String.format("address %#x", pending.address());
-            return String.format("cannot hand trap %d (%s) back to the guest: LHREQ_TRAP answered %s",
-                pending.trap(), what, Errno.name((int) answer));
+            return Optional.of(String.format("cannot hand trap %d (%s) back to the guest: LHREQ_TRAP answered %s",
+                pending.trap(), what, Errno.name((int) answer)));
         }
-        return null;
+        return Optional.empty();
     }
 
     private boolean emulated(PendingTrap pending) throws LaunchException {
