@@ -286,7 +286,8 @@ final class VirtioFunction implements SplitVirtqueue.Host {
      */
     synchronized boolean configWrite(int offset, int size, long value) {
         if (!takeConfigWrite(offset, size, value)) {
-            broken(DeviceFault.CONFIG_WRITE, String.format("the driver wrote %d byte(s) at configuration offset %#x, which it may not", size, offset));
+            broken(DeviceFault.CONFIG_WRITE,
+                String.format("the driver wrote %d byte(s) at configuration offset %#x, which it may not", size, offset));
             return false;
         }
         return true;
@@ -327,7 +328,8 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             config[offset + i] = (byte) (value >>> (8 * i)); // the window's offset, length or data
         }
         if (dword == WINDOW_DATA && !windowWrite()) {
-            broken(DeviceFault.CONFIG_WINDOW, String.format("the PCI_CFG window (bar %d, offset %#x, length %d) is not 1, 2 or 4 aligned bytes inside BAR0",
+            broken(DeviceFault.CONFIG_WINDOW,
+                String.format("the PCI_CFG window (bar %d, offset %#x, length %d) is not 1, 2 or 4 aligned bytes inside BAR0",
                 config[CAP_PCI_CFG + 4] & 0xFF, get32(CAP_PCI_CFG + 8), get32(CAP_PCI_CFG + 12)));
             return false;
         }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 import org.lguest.api.virtio.DescriptorChain;
 import org.lguest.api.virtio.DeviceContext;
@@ -129,7 +130,7 @@ public class BlockDevice implements VirtioDevice {
     }
 
     BlockDevice(String name, Path image, boolean readOnly, String serial, int blockSize, int queueSize, ImageOpener opener,
-            java.util.function.LongSupplier nanoClock) throws IOException {
+            LongSupplier nanoClock) throws IOException {
         if (queueSize < 4 || queueSize > Virtio.MAX_QUEUE_SIZE || Integer.bitCount(queueSize) != 1) {
             throw new IllegalArgumentException("block queue size " + queueSize + " is not a power of 2 from 4 to "
                 + Virtio.MAX_QUEUE_SIZE);
