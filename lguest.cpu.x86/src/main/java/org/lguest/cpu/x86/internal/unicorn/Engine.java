@@ -47,10 +47,12 @@ public final class Engine implements AutoCloseable {
 
     private Engine(Unicorn unicorn) {
         this.unicorn = unicorn;
+        MemorySegment opened = MemorySegment.NULL;
         try {
             MemorySegment out = arena.allocate(ADDRESS);
             unicorn.check("uc_open(X86, MODE_32)", (int) unicorn.open.invokeExact(Unicorn.UC_ARCH_X86, Unicorn.UC_MODE_32, out));
-            handle = out.get(ADDRESS, 0);
+            opened = out.get(ADDRESS, 0);
+            handle = opened;
             scratch = arena.allocate(64, 8);
             batchIds = arena.allocate(JAVA_INT, MAX_BATCH);
             batchValues = arena.allocate(JAVA_LONG, MAX_BATCH);
@@ -59,8 +61,8 @@ public final class Engine implements AutoCloseable {
                 batchPointers.setAtIndex(ADDRESS, i, batchValues.asSlice(8L * i, 8));
             }
             // SAFETY: every upcall stub below lives in this engine's arena, which close() frees only after uc_close, so
-            // Unicorn never calls a freed stub; it calls them only inside uc_emu_start, on the thread running it. When
-            // construction fails the arena goes while the handle still names the stubs, but that engine never runs.
+            // Unicorn never calls a freed stub; it calls them only inside uc_emu_start, on the thread running it. A
+            // construction that fails closes the half-built engine before the arena too.
             var target = MethodHandles.lookup()
                     .findVirtual(Engine.class, "onInterrupt", MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class))
                     .bindTo(this);
@@ -93,6 +95,13 @@ public final class Engine implements AutoCloseable {
             unicorn.check("uc_hook_add(UC_HOOK_INSN, OUT)", (int) unicorn.hookAddInstruction.invokeExact(handle, hook, Unicorn.UC_HOOK_INSN,
                     outStub, MemorySegment.NULL, 1L, 0L, Unicorn.UC_X86_INS_OUT));
         } catch (Throwable t) {
+            if (!opened.equals(MemorySegment.NULL)) {
+                try {
+                    int ignored = (int) unicorn.close.invokeExact(opened);
+                } catch (Throwable closing) {
+                    t.addSuppressed(closing);
+                }
+            }
             arena.close();
             throw UnicornException.wrap("uc_open", t);
         }
