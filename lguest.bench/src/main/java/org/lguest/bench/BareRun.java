@@ -69,8 +69,8 @@ final class BareRun implements AutoCloseable {
             elf.load(ram, commandLine);
             host = arena.allocate(PAGE, PAGE);
             host.fill((byte) 0xF4); // hlt everywhere else; UNTIL is one of them
-            host.set(ValueLayout.JAVA_LONG, GDT + CS, FLAT_CODE);
-            host.set(ValueLayout.JAVA_LONG, GDT + DS, FLAT_DATA);
+            host.set(GuestImage.U64, GDT + CS, FLAT_CODE);
+            host.set(GuestImage.U64, GDT + DS, FLAT_DATA);
             byte[] stub = {
                 (byte) 0xEA, 0, 0, 0, 0, CS, 0,       // ljmp $CS,$segments (the reset state has CS 0)
                 (byte) 0xB8, DS, 0, 0, 0,             // segments: mov $DS,%eax
@@ -82,8 +82,8 @@ final class BareRun implements AutoCloseable {
                 (byte) 0xB8, 0, 0, 0, 0,              // mov $entry,%eax
                 (byte) 0xFF, (byte) 0xE0 };           // jmp *%eax
             MemorySegment.copy(stub, 0, host, ValueLayout.JAVA_BYTE, STUB, stub.length);
-            host.set(ValueLayout.JAVA_INT_UNALIGNED, STUB + 1, (int) (HOST_PAGE + STUB_SEGMENTS));
-            host.set(ValueLayout.JAVA_INT_UNALIGNED, STUB + stub.length - 6, (int) elf.entry);
+            host.set(GuestImage.U32, STUB + 1, (int) (HOST_PAGE + STUB_SEGMENTS));
+            host.set(GuestImage.U32, STUB + stub.length - 6, (int) elf.entry);
             if (floor == Floor.C_HOOK) {
                 engine = null;
                 c = CHookHost.load();
@@ -107,6 +107,7 @@ final class BareRun implements AutoCloseable {
                         return call != Lhcall.NOTIFY && call != Lhcall.SHUTDOWN;
                     });
                 }
+                // SAFETY: both live in this run's arena; close() closes the engine before the arena.
                 engine.mapPointer(0, ram);
                 engine.mapPointer(HOST_PAGE, host);
                 engine.writeTableRegister(Unicorn.GDTR, 0, HOST_PAGE + GDT, 3 * 8 - 1, 0);

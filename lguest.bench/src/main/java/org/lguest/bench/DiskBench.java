@@ -254,6 +254,11 @@ final class DiskBench implements AutoCloseable {
             }
 
             @Override
+            public void fail(org.lguest.api.virtio.DeviceFault fault, String detail) {
+                c.fail(fault, detail);
+            }
+
+            @Override
             public String broken() {
                 return c.broken();
             }

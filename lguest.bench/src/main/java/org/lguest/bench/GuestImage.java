@@ -21,6 +21,10 @@ import java.util.List;
  */
 final class GuestImage {
     static final String FOLDER = "lguest/images/";
+    // Guest memory is an x86 machine's: little-endian whatever the host's order.
+    static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final long PAGE = 4096;
     private static final long COMMAND_LINE = 0x1000;
     private static final long RESERVED = 0x2000;
@@ -107,17 +111,17 @@ final class GuestImage {
         long ramBytes = ram.byteSize();
         ram.asSlice(0, RESERVED).fill((byte) 0);
         ram.set(ValueLayout.JAVA_BYTE, 0x1E8, (byte) 1);                      // e820_entries
-        ram.set(ValueLayout.JAVA_LONG_UNALIGNED, 0x2D0, 0L);                  // e820[0].addr
-        ram.set(ValueLayout.JAVA_LONG_UNALIGNED, 0x2D8, ramBytes);            // e820[0].size
-        ram.set(ValueLayout.JAVA_INT_UNALIGNED, 0x2E0, 1);                    // E820_RAM
-        ram.set(ValueLayout.JAVA_SHORT_UNALIGNED, 0x206, (short) 0x207);     // boot protocol 2.07
+        ram.set(U64, 0x2D0, 0L);                  // e820[0].addr
+        ram.set(U64, 0x2D8, ramBytes);            // e820[0].size
+        ram.set(U32, 0x2E0, 1);                    // E820_RAM
+        ram.set(U16, 0x206, (short) 0x207);     // boot protocol 2.07
         ram.set(ValueLayout.JAVA_BYTE, 0x210, (byte) 0xFF);                   // type_of_loader
         ram.set(ValueLayout.JAVA_BYTE, 0x211, (byte) 0x40);                   // KEEP_SEGMENTS
-        ram.set(ValueLayout.JAVA_INT_UNALIGNED, 0x23C, 1);                    // hardware_subarch: lguest
+        ram.set(U32, 0x23C, 1);                    // hardware_subarch: lguest
         byte[] text = commandLine.getBytes(StandardCharsets.US_ASCII);
         MemorySegment.copy(MemorySegment.ofArray(text), 0, ram, COMMAND_LINE, Math.min(text.length, 2047));
         ram.set(ValueLayout.JAVA_BYTE, COMMAND_LINE + Math.min(text.length, 2047), (byte) 0);
-        ram.set(ValueLayout.JAVA_INT_UNALIGNED, 0x228, (int) COMMAND_LINE); // cmd_line_ptr
+        ram.set(U32, 0x228, (int) COMMAND_LINE); // cmd_line_ptr
         for (Segment s : segments) {
             if (s.physical() < RESERVED || s.physical() + s.memSize() > ramBytes) {
                 throw new IllegalArgumentException(String.format("%s: segment at %#x does not fit in %d MiB", name,

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Comparator;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -86,9 +87,9 @@ public final class LinuxBoot {
             System.err.println("bench: --linux needs a kernel to boot.\n" + USAGE);
             System.exit(2);
         }
-        String problem = problem(kernel, initrd, runtime);
-        if (problem != null) {
-            System.err.println("bench: " + problem);
+        Optional<String> problem = problem(kernel, initrd, runtime);
+        if (problem.isPresent()) {
+            System.err.println("bench: " + problem.get());
             System.exit(2);
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -142,24 +143,24 @@ public final class LinuxBoot {
         return args[at];
     }
 
-    /** Why the inputs cannot be benchmarked, or null. */
-    static String problem(Path kernel, Path initrd, Path runtime) throws IOException {
+    /** Why the inputs cannot be benchmarked; empty when they can. */
+    static Optional<String> problem(Path kernel, Path initrd, Path runtime) throws IOException {
         if (!Files.isRegularFile(kernel)) {
-            return "no kernel file " + kernel;
+            return Optional.of("no kernel file " + kernel);
         }
         if (initrd != null && !Files.isRegularFile(initrd)) {
-            return "no initrd file " + initrd;
+            return Optional.of("no initrd file " + initrd);
         }
         if (runtime == null || !Files.isRegularFile(runtime)) {
-            return "the runtime jar is missing (" + runtime + "): ./bench --linux builds it";
+            return Optional.of("the runtime jar is missing (" + runtime + "): ./bench --linux builds it");
         }
         byte[] head = new byte[4];
         try (InputStream in = Files.newInputStream(kernel)) {
             if (in.readNBytes(head, 0, 4) == 4 && ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt() == ELF_MAGIC) {
-                return kernel + " is a vmlinux (ELF): QEMU boots a bzImage, so pass the bzImage (arch/x86/boot/bzImage)";
+                return Optional.of(kernel + " is a vmlinux (ELF): QEMU boots a bzImage, so pass the bzImage (arch/x86/boot/bzImage)");
             }
         }
-        return null;
+        return Optional.empty();
     }
 
     static List<String> lguestArguments(Path kernel, Path initrd, String append, int memory) {

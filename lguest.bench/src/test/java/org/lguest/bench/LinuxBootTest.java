@@ -2,13 +2,13 @@ package org.lguest.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
@@ -63,10 +63,10 @@ class LinuxBootTest {
         Path jar = Files.write(dir.resolve("lguest.jar"), new byte[1]);
         Path bz = Files.write(dir.resolve("bzImage"), new byte[600]);
         Path elf = Files.write(dir.resolve("vmlinux"), new byte[] {0x7F, 'E', 'L', 'F', 1, 1});
-        assertNull(LinuxBoot.problem(bz, null, jar));
-        assertTrue(LinuxBoot.problem(elf, null, jar).contains("QEMU boots a bzImage"));
-        assertTrue(LinuxBoot.problem(dir.resolve("nope"), null, jar).contains("no kernel file"));
-        assertTrue(LinuxBoot.problem(bz, dir.resolve("nope"), jar).contains("no initrd file"));
-        assertTrue(LinuxBoot.problem(bz, null, dir.resolve("none.jar")).contains("runtime jar is missing"));
+        assertEquals(Optional.empty(), LinuxBoot.problem(bz, null, jar));
+        assertTrue(LinuxBoot.problem(elf, null, jar).orElseThrow().contains("QEMU boots a bzImage"));
+        assertTrue(LinuxBoot.problem(dir.resolve("nope"), null, jar).orElseThrow().contains("no kernel file"));
+        assertTrue(LinuxBoot.problem(bz, dir.resolve("nope"), jar).orElseThrow().contains("no initrd file"));
+        assertTrue(LinuxBoot.problem(bz, null, dir.resolve("none.jar")).orElseThrow().contains("runtime jar is missing"));
     }
 }

@@ -242,7 +242,8 @@ public final class LauncherTask implements AutoCloseable {
             if (address.address() == -1L) {
                 throw new OutOfMemoryError("mmap of " + bytes + " bytes refused");
             }
-            /* SAFETY: only this task's arena can close the view; it does so when the last hold goes. */
+            /* SAFETY: mmap gave exactly these bytes and the view is bounded to them. Only this allocation's arena
+             * unmaps them, when the last hold goes: the Host's file holds guest RAM while it has a CPU engine mapping it. */
             return address.reinterpret(bytes, arena, Anonymous::unmap);
         }
 

@@ -48,6 +48,17 @@ public interface DeviceContext {
      */
     void fail(String reason);
 
+    /**
+     * As {@link #fail(String)}, saying which kind of fault it is: the reason
+     * becomes {@link DeviceFault#reason}, and the bus counts it under that
+     * kind ({@link #fail(String)} counts {@link DeviceFault#REQUEST}).
+     *
+     * @since 1.2
+     */
+    default void fail(DeviceFault fault, String detail) {
+        fail(fault.reason(detail));
+    }
+
     /** Why the device is broken, or null. */
     String broken();
 

@@ -63,6 +63,18 @@ public interface VirtioBus extends AutoCloseable {
         return List.of();
     }
 
+    /**
+     * How many times each kind of fault broke the device in {@code slot}
+     * since the guest started; kinds that never happened are absent, and
+     * the counts add up to that slot's {@link Counters#errors}. Empty from a
+     * bus that keeps none, or for a slot that has no device.
+     *
+     * @since 1.2
+     */
+    default Map<DeviceFault, Long> faults(int slot) {
+        return Map.of();
+    }
+
     /** Detaches every device and stops their threads. Idempotent. */
     @Override
     void close();

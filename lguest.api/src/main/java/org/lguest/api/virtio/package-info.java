@@ -17,7 +17,11 @@
  * device service, so a device bundle can be restarted under a paused guest.
  * <p>
  * 1.1: {@link org.lguest.api.virtio.DeviceContext#serveNow}.
+ * <p>
+ * 1.2: {@link org.lguest.api.virtio.DeviceFault}, named faults for {@link
+ * org.lguest.api.virtio.DeviceContext#fail(DeviceFault, String)} and counted by
+ * {@link org.lguest.api.virtio.VirtioBus#faults}.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.lguest.api.virtio;

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Admission control: a guest starts only if the host can back all of its
@@ -108,12 +109,12 @@ final class Admission {
     }
 
     /**
-     * Why a guest of {@code ramBytes} cannot start, or null when it can.
+     * Why a guest of {@code ramBytes} cannot start; empty when it can.
      *
      * @param overheadBytes what the Host and the engine add per guest
      * @param platformLimitBytes the platform's limit on all guests' RAM together, or {@link #UNLIMITED}
      */
-    static String refusal(long ramBytes, long overheadBytes, Collection<Running> running, long platformLimitBytes,
+    static Optional<String> refusal(long ramBytes, long overheadBytes, Collection<Running> running, long platformLimitBytes,
             HostMemory host) {
         long promised = 0;
         long owed = 0;
@@ -122,22 +123,22 @@ final class Admission {
             owed += r.owed();
         }
         if (platformLimitBytes != UNLIMITED && promised + ramBytes > platformLimitBytes) {
-            return String.format("not enough memory for the guest: %d MiB of RAM beside the %d MiB of the %d running"
+            return Optional.of(String.format("not enough memory for the guest: %d MiB of RAM beside the %d MiB of the %d running"
                 + " guests is more than the platform's limit of %d MiB (org.lguest.launcher max.guest.memory.mib)",
-                mib(ramBytes), mib(promised), running.size(), mib(platformLimitBytes));
+                mib(ramBytes), mib(promised), running.size(), mib(platformLimitBytes)));
         }
         long need = ramBytes + overheadBytes;
         long room = host.room();
         if (room != UNLIMITED && need + owed > room) {
             String where = host.cgroupRoom() <= host.available() ? "its memory cgroup has" : "the host has";
-            return String.format("not enough memory for the guest: it needs %d MiB (RAM and %d MiB overhead), running"
+            return Optional.of(String.format("not enough memory for the guest: it needs %d MiB (RAM and %d MiB overhead), running"
                 + " guests may still touch %d MiB, and %s %d MiB left", mib(need), mib(overheadBytes), mib(owed), where,
-                mib(room));
+                mib(room)));
         }
-        return null;
+        return Optional.empty();
     }
 
-    static String refusal(long ramBytes, long overheadBytes, long platformLimitBytes, HostMemory host) {
+    static Optional<String> refusal(long ramBytes, long overheadBytes, long platformLimitBytes, HostMemory host) {
         return refusal(ramBytes, overheadBytes, List.of(), platformLimitBytes, host);
     }
 

@@ -2,6 +2,7 @@ package org.lguest.launcher.internal;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -37,8 +38,10 @@ final class BootParams {
     static final int KERNEL_ALIGNMENT_BYTES = 0x1000000;
     private static final byte LOADER_UNKNOWN = (byte) 0xFF;
     private static final int KEEP_SEGMENTS = 0x40;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
-    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    // The boot protocol's fields are little-endian, whatever the host's order.
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Where the initrd lies: {@code size} is page-aligned, as lguest's Launcher reported it. */
     record Initrd(long address, long size) {
@@ -63,7 +66,7 @@ final class BootParams {
         ram.set(LONG, E820_TABLE, 0L);
         ram.set(LONG, E820_TABLE + 8, memoryBytes);
         ram.set(INT, E820_TABLE + 16, E820_RAM);
-        ram.set(ValueLayout.JAVA_SHORT_UNALIGNED, SETUP_VERSION, BOOT_PROTOCOL);
+        ram.set(SHORT, SETUP_VERSION, BOOT_PROTOCOL);
         ram.set(ValueLayout.JAVA_BYTE, LOADFLAGS, (byte) KEEP_SEGMENTS);
         ram.set(INT, KERNEL_ALIGNMENT, KERNEL_ALIGNMENT_BYTES);
         ram.set(INT, HARDWARE_SUBARCH, X86_SUBARCH_LGUEST);

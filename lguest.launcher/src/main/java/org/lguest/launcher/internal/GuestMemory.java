@@ -81,6 +81,8 @@ public final class GuestMemory {
         if (address.address() == MAP_FAILED) {
             throw new OutOfMemoryError("mmap of " + bytes + " bytes refused");
         }
+        // SAFETY: mmap gave exactly these bytes; the view is bounded to them and owned by arena, which unmaps them once,
+        // when it closes. Whoever maps the view into an engine closes that engine before the arena (BareRun does).
         return address.reinterpret(bytes, arena, GuestMemory::unmap);
     }
 

@@ -95,13 +95,13 @@ public class Launcher implements GuestManager {
              */
             // Admission and registration together, so two launches at once cannot both take the last room.
             synchronized (guests) {
-                String refused = Admission.refusal(memoryBytes, (long) config.guest_overhead_mib() << 20,
+                Optional<String> refused = Admission.refusal(memoryBytes, (long) config.guest_overhead_mib() << 20,
                     guests.values().stream().filter(g -> g.state() == Guest.State.RUNNING)
                         .map(g -> new Admission.Running(g.memoryBytes(), g.residentBytes())).toList(),
                     config.max_guest_memory_mib() == 0 ? Admission.UNLIMITED : (long) config.max_guest_memory_mib() << 20,
                     Admission.HostMemory.read());
-                if (refused != null) {
-                    throw new LaunchException("cannot boot " + options.image() + ": " + refused);
+                if (refused.isPresent()) {
+                    throw new LaunchException("cannot boot " + options.image() + ": " + refused.get());
                 }
                 guest = new RunningGuest(ids.incrementAndGet(), options.image(), boot, options.console(), device, virtio);
                 guests.put(guest.id(), guest);

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -74,7 +75,8 @@ final class RunningGuest implements Guest {
     private final Thread cpuThread;
     private final BlockingQueue<Runnable> cpuWork = new LinkedBlockingQueue<>();
     /** Completes with null once the Host has accepted the guest and its eventfds, or with why it refused. */
-    private final CompletableFuture<String> initialized = new CompletableFuture<>();
+    /** Empty once the Host accepted the guest, or why it refused it. */
+    private final CompletableFuture<Optional<String>> initialized = new CompletableFuture<>();
     /** Bytes typed at the guest's console, for its virtio console. */
     private final SubmissionPublisher<byte[]> consoleInput = new SubmissionPublisher<>();
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
@@ -177,9 +179,9 @@ final class RunningGuest implements Guest {
     void start() throws LaunchException {
         cpuThread.start();
         try {
-            String refused = initialized.get(30, TimeUnit.SECONDS);
-            if (refused != null) {
-                throw new LaunchException("the Host refused the guest: " + refused);
+            Optional<String> refused = initialized.get(30, TimeUnit.SECONDS);
+            if (refused.isPresent()) {
+                throw new LaunchException("the Host refused the guest: " + refused.get());
             }
         } catch (ExecutionException | TimeoutException e) {
             stop();
@@ -198,12 +200,12 @@ final class RunningGuest implements Guest {
          * pages it has and the entry point. Whichever thread sends it owns CPU 0 from then on.
          */
         long answer = Requests.write(file, CPU, Lhreq.INITIALIZE, ram.address(), memoryBytes / PAGE, entry);
-        String refused = answer == -Errno.EAGAIN
-            ? "LHREQ_INITIALIZE answered EAGAIN: the Host has no page-table manager (is lguest.paging active? try 'lb lguest')"
-            : answer < 0 ? "LHREQ_INITIALIZE answered " + Errno.name((int) answer) : attachEventfds();
+        Optional<String> refused = answer == -Errno.EAGAIN
+            ? Optional.of("LHREQ_INITIALIZE answered EAGAIN: the Host has no page-table manager (is lguest.paging active? try 'lb lguest')")
+            : answer < 0 ? Optional.of("LHREQ_INITIALIZE answered " + Errno.name((int) answer)) : attachEventfds();
         initialized.complete(refused);
-        if (refused != null) {
-            finish(State.KILLED, refused);
+        if (refused.isPresent()) {
+            finish(State.KILLED, refused.get());
             return;
         }
         MemorySegment buffer = arena.allocate(1024);
@@ -265,9 +267,9 @@ final class RunningGuest implements Guest {
                  */
                 LguestPending trap = LguestPending.decode(buffer);
                 trapExits[trap.trap() & 0xFF]++;
-                String failure = traps.handle(trap);
-                if (failure != null) {
-                    finish(State.KILLED, failure);
+                Optional<String> failure = traps.handle(trap);
+                if (failure.isPresent()) {
+                    finish(State.KILLED, failure.get());
                     return;
                 }
             } else {
@@ -283,11 +285,11 @@ final class RunningGuest implements Guest {
     /**
      * Each queue's notification address gets its device's eventfd, so a
      * guest's NOTIFY there wakes the device inside the Host and never comes
-     * out of {@code read()}. Null, or why the Host refused one.
+     * out of {@code read()}. Empty, or why the Host refused one.
      */
-    private String attachEventfds() {
+    private Optional<String> attachEventfds() {
         if (bus == null) {
-            return null;
+            return Optional.empty();
         }
         /*M:140
          * After LHREQ_INITIALIZE, every device's notification register gets that device's eventfd with
@@ -297,11 +299,11 @@ final class RunningGuest implements Guest {
             int fd = task.descriptors().install(entry.getValue());
             long answer = Requests.write(file, CPU, Lhreq.EVENTFD, entry.getKey(), fd);
             if (answer < 0) {
-                return String.format("LHREQ_EVENTFD for notification address %#x answered %s", entry.getKey(),
-                    Errno.name((int) answer));
+                return Optional.of(String.format("LHREQ_EVENTFD for notification address %#x answered %s", entry.getKey(),
+                    Errno.name((int) answer)));
             }
         }
-        return null;
+        return Optional.empty();
     }
 
     private void awaitBackend() {

@@ -1,6 +1,7 @@
 package org.lguest.launcher.internal;
 
 import java.util.HexFormat;
+import java.util.Optional;
 
 import org.lguest.api.abi.Errno;
 import org.lguest.api.abi.LguestPending;
@@ -44,14 +45,15 @@ final class TrapEmulator implements PortIo {
     }
 
     /** Emulates the trap or hands it back; null, or why the guest cannot go on. */
-    String handle(LguestPending pending) {
+    /** Emulates the trap or hands it back; empty, or why the guest cannot go on. */
+    Optional<String> handle(LguestPending pending) {
         try {
             if (emulated(pending)) {
-                return null;
+                return Optional.empty();
             }
         } catch (LaunchException e) {
-            return String.format("cannot emulate the guest's access (trap %d at %#x): %s", pending.trap(),
-                pending.address(), e.getMessage());
+            return Optional.of(String.format("cannot emulate the guest's access (trap %d at %#x): %s", pending.trap(),
+                pending.address(), e.getMessage()));
         }
         long answer = Requests.write(file, cpu, Lhreq.TRAP, pending.trap());
         if (answer < 0) {
@@ -59,10 +61,10 @@ final class TrapEmulator implements PortIo {
             String what = pending.trap() == LguestPending.GENERAL_PROTECTION
                 ? "instruction " + HexFormat.ofDelimiter(" ").formatHex(pending.insn())
                 : String.format("address %#x", pending.address());
-            return String.format("cannot hand trap %d (%s) back to the guest: LHREQ_TRAP answered %s",
-                pending.trap(), what, Errno.name((int) answer));
+            return Optional.of(String.format("cannot hand trap %d (%s) back to the guest: LHREQ_TRAP answered %s",
+                pending.trap(), what, Errno.name((int) answer)));
         }
-        return null;
+        return Optional.empty();
     }
 
     private boolean emulated(LguestPending pending) throws LaunchException {

@@ -3,12 +3,11 @@ package org.lguest.launcher.internal;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,19 +53,19 @@ class TrapEmulatorTest {
         memory.close();
     }
 
-    private String fault(long address, String insn) {
+    private Optional<String> fault(long address, String insn) {
         return traps.handle(new LguestPending(LguestPending.PAGE_FAULT, MmioInstructionTest.insn(insn), address));
     }
 
-    private void assertEmulated(String failure, int length) {
-        assertNull(failure);
+    private void assertEmulated(Optional<String> failure, int length) {
+        assertEquals(Optional.empty(), failure);
         assertEquals(List.of(), cpu.trapsHandedBack);
         assertEquals(EIP + length, cpu.get(PtRegs.IP), "EIP moves past the instruction");
         cpu.set(PtRegs.IP, EIP);
     }
 
-    private void assertHandedBack(String failure, long trap) {
-        assertNull(failure);
+    private void assertHandedBack(Optional<String> failure, long trap) {
+        assertEquals(Optional.empty(), failure);
         assertEquals(List.of(trap), cpu.trapsHandedBack);
         assertEquals(EIP, cpu.get(PtRegs.IP), "EIP stays: the guest's handler sees the faulting instruction");
         cpu.trapsHandedBack.clear();
@@ -173,7 +172,8 @@ class TrapEmulatorTest {
     void aProtectionFaultTheGuestCannotTakeEndsItNamingTheInstruction() {
         cpu.set(PtRegs.CS, 0x61);
         cpu.refuseTraps = true;
-        String failure = traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0));
+        String failure = traps.handle(new LguestPending(LguestPending.GENERAL_PROTECTION, MmioInstructionTest.insn("f4"), 0))
+            .orElseThrow();
         assertEquals("cannot hand trap 13 (instruction f4 90 90 90 90 90 90) back to the guest: LHREQ_TRAP answered EINVAL",
             failure);
     }
@@ -198,8 +198,7 @@ class TrapEmulatorTest {
     @Test
     void aHostThatRefusesTheRegistersEndsTheGuestWithAReason() {
         cpu.refuseRegisters = true;
-        String failure = fault(BAR0 + NUM_QUEUES, "8b 42 12");
-        assertNotNull(failure);
+        String failure = fault(BAR0 + NUM_QUEUES, "8b 42 12").orElseThrow();
         assertTrue(failure.contains("LHREQ_SETREG ax answered EBADF"), failure);
     }
 }

@@ -1,8 +1,6 @@
 package org.lguest.launcher.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +11,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,24 +63,23 @@ class UnboundedInputTest {
     @Test
     void theSecondOfTwo2GiBGuestsInA3GiBCgroupIsRefused() {
         Admission.HostMemory host = new Admission.HostMemory(64 * GIB, 3 * GIB - 200 * MIB);
-        assertNull(Admission.refusal(2 * GIB, 48 * MIB, List.of(), Admission.UNLIMITED, host));
+        assertEquals(Optional.empty(), Admission.refusal(2 * GIB, 48 * MIB, List.of(), Admission.UNLIMITED, host));
         // The first runs and has touched 100 MiB: the cgroup's room shrank by that much, the rest is owed.
         Admission.HostMemory after = new Admission.HostMemory(64 * GIB, 3 * GIB - 300 * MIB);
         String refused = Admission.refusal(2 * GIB, 48 * MIB, List.of(new Admission.Running(2 * GIB, 100 * MIB)),
-            Admission.UNLIMITED, after);
-        assertNotNull(refused);
+            Admission.UNLIMITED, after).orElseThrow();
         assertTrue(refused.contains("its memory cgroup has 2772 MiB left"), refused);
         // A small one still fits beside it.
-        assertNull(Admission.refusal(128 * MIB, 48 * MIB, List.of(new Admission.Running(2 * GIB, 100 * MIB)),
+        assertEquals(Optional.empty(), Admission.refusal(128 * MIB, 48 * MIB, List.of(new Admission.Running(2 * GIB, 100 * MIB)),
             Admission.UNLIMITED, new Admission.HostMemory(64 * GIB, 3 * GIB + 100 * MIB)));
     }
 
     @Test
     void untouchedRamOfAStoppedGuestIsNotCountedAndThePlatformLimitHolds() {
         Admission.HostMemory plenty = new Admission.HostMemory(64 * GIB, Admission.UNLIMITED);
-        assertNull(Admission.refusal(GIB, 48 * MIB, List.of(new Admission.Running(GIB, 0)), 2 * GIB, plenty));
+        assertEquals(Optional.empty(), Admission.refusal(GIB, 48 * MIB, List.of(new Admission.Running(GIB, 0)), 2 * GIB, plenty));
         String refused = Admission.refusal(GIB, 48 * MIB,
-            List.of(new Admission.Running(GIB, 0), new Admission.Running(512 * MIB, 0)), 2 * GIB, plenty);
+            List.of(new Admission.Running(GIB, 0), new Admission.Running(512 * MIB, 0)), 2 * GIB, plenty).orElseThrow();
         assertTrue(refused.contains("platform's limit of 2048 MiB"), refused);
     }
 

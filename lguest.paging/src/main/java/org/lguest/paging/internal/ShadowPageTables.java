@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 
@@ -434,9 +435,9 @@ final class ShadowPageTables implements GuestPageTables {
         kernelAddress = a;
     }
 
-    /** The reason the guest was killed, or null. */
-    synchronized String deathReason() {
-        return deathReason;
+    /** The reason the guest was killed; empty while it lives. */
+    synchronized Optional<String> deathReason() {
+        return Optional.ofNullable(deathReason);
     }
 
     /** Roots of every cached shadow directory, in slot order (for tests and diagnostics). */

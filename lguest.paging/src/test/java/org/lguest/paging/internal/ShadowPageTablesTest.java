@@ -3,7 +3,6 @@ package org.lguest.paging.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.lguest.paging.internal.TestGuest.A;
@@ -17,6 +16,7 @@ import static org.lguest.paging.internal.TestGuest.TABLE;
 import static org.lguest.paging.internal.TestGuest.U;
 
 import java.util.List;
+import java.util.Optional;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -665,6 +665,6 @@ class ShadowPageTablesTest {
         g.tables.newPgtable(0, pgdir | 0x1_0000_0000L);
         assertEquals(shadows, g.tables.shadowRoots().length, "the same directory, the same shadow");
         assertEquals(100L * PAGE, g.translate(g.tables.root(0), 0x0040_0000L, false, true));
-        assertNull(g.tables.deathReason());
+        assertEquals(Optional.empty(), g.tables.deathReason());
     }
 }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 
 import org.lguest.api.virtio.DescriptorChain;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.GuestRam;
 import org.lguest.api.virtio.VirtQueue;
 import org.lguest.api.virtio.Virtio;
@@ -54,8 +55,8 @@ final class SplitVirtqueue implements VirtQueue {
         /** The features the driver accepted. */
         long features();
 
-        /** Breaks the device; the queue will answer nothing more until reset. */
-        void broken(String reason);
+        /** Breaks the device for {@code fault}; the queue will answer nothing more until reset. */
+        void broken(DeviceFault fault, String detail);
 
         /** Why the device is broken, or null. */
         String brokenReason();
@@ -126,26 +127,28 @@ final class SplitVirtqueue implements VirtQueue {
      * Goes live with the driver's configuration (DRIVER_OK): checks it and
      * maps the rings.
      *
-     * @return null, or why the configuration is refused
+     * @throws BadChain when the configuration breaks a rule; the queue stays stopped
      */
-    String start() {
+    void start() throws BadChain {
         if (!enabled) {
-            return null;
+            return;
         }
         if (size < 1 || size > maxSize || Integer.bitCount(size) != 1) {
-            return "queue " + index + ": size " + size + " is not a power of 2 up to " + maxSize;
+            throw new BadChain(DeviceFault.QUEUE_SIZE, "queue " + index + ": size " + size + " is not a power of 2 up to " + maxSize);
         }
         if ((descAddress & 15) != 0 || (availAddress & 1) != 0 || (usedAddress & 3) != 0) {
-            return String.format("queue %d: misaligned rings (descriptors %#x, available %#x, used %#x)",
-                index, descAddress, availAddress, usedAddress);
+            throw new BadChain(DeviceFault.RING_ALIGNMENT, String.format(
+                "queue %d: misaligned rings (descriptors %#x, available %#x, used %#x)", index, descAddress, availAddress,
+                usedAddress));
         }
         GuestRam ram = host.ram();
         Optional<MemorySegment> d = ram.slice(descAddress, (long) DESC_SIZE * size);
         Optional<MemorySegment> a = ram.slice(availAddress, 6L + 2L * size);
         Optional<MemorySegment> u = ram.slice(usedAddress, 6L + 8L * size);
         if (d.isEmpty() || a.isEmpty() || u.isEmpty()) {
-            return String.format("queue %d: rings outside guest RAM (descriptors %#x, available %#x, used %#x, size %d, RAM %#x)",
-                index, descAddress, availAddress, usedAddress, size, ram.size());
+            throw new BadChain(DeviceFault.RING_OUTSIDE_RAM, String.format(
+                "queue %d: rings outside guest RAM (descriptors %#x, available %#x, used %#x, size %d, RAM %#x)",
+                index, descAddress, availAddress, usedAddress, size, ram.size()));
         }
         long features = host.features();
         generation++;
@@ -161,7 +164,6 @@ final class SplitVirtqueue implements VirtQueue {
         put16(used, 0, 0);
         put16(used, 2, usedIdx);
         running = true;
-        return null;
     }
 
     /** Stops taking chains (the device broke or failed). */
@@ -220,12 +222,12 @@ final class SplitVirtqueue implements VirtQueue {
                 }
             }
             if (pending > size) {
-                throw new BadChain(String.format("queue %d: available index %d is %d past %d, more than the ring's %d",
+                throw new BadChain(DeviceFault.AVAIL_INDEX_AHEAD, String.format("queue %d: available index %d is %d past %d, more than the ring's %d",
                     index, availIdx, pending, lastAvail, size));
             }
             int head = u16(avail, 4 + 2L * (lastAvail & mask));
             if (head >= size) {
-                throw new BadChain("queue " + index + ": head " + head + " is past the ring of " + size);
+                throw new BadChain(DeviceFault.HEAD_PAST_RING, "queue " + index + ": head " + head + " is past the ring of " + size);
             }
             Chain chain = walk(head);
             lastAvail = (lastAvail + 1) & 0xFFFF;
@@ -238,10 +240,10 @@ final class SplitVirtqueue implements VirtQueue {
             }
             return chain;
         } catch (BadChain e) {
-            fail(e.getMessage());
+            fail(e.fault(), e.detail());
             return null;
         } catch (RuntimeException e) {
-            fail("queue " + index + ": " + e);
+            fail(DeviceFault.DEVICE_ERROR, "queue " + index + ": " + e);
             return null;
         }
     }
@@ -260,7 +262,7 @@ final class SplitVirtqueue implements VirtQueue {
         int count = 0;
         while (true) {
             if (++count > tableSize) {
-                throw new BadChain("queue " + index + ": chain from " + head + " loops or is longer than its table of "
+                throw new BadChain(DeviceFault.CHAIN_LOOP, "queue " + index + ": chain from " + head + " loops or is longer than its table of "
                     + tableSize + (inIndirect ? " (indirect)" : ""));
             }
             long at = (long) DESC_SIZE * i;
@@ -270,20 +272,20 @@ final class SplitVirtqueue implements VirtQueue {
             int next = u16(table, at + 14);
             if ((flags & Virtio.DESC_F_INDIRECT) != 0) {
                 if (!indirect) {
-                    throw new BadChain("queue " + index + ": indirect descriptor, but the driver did not accept indirect descriptors");
+                    throw new BadChain(DeviceFault.INDIRECT_NOT_NEGOTIATED, "queue " + index + ": indirect descriptor, but the driver did not accept indirect descriptors");
                 }
                 if (inIndirect) {
-                    throw new BadChain("queue " + index + ": indirect descriptor inside an indirect table");
+                    throw new BadChain(DeviceFault.INDIRECT_NESTED, "queue " + index + ": indirect descriptor inside an indirect table");
                 }
                 if ((flags & Virtio.DESC_F_NEXT) != 0) {
-                    throw new BadChain("queue " + index + ": descriptor " + i + " is both indirect and chained");
+                    throw new BadChain(DeviceFault.INDIRECT_CHAINED, "queue " + index + ": descriptor " + i + " is both indirect and chained");
                 }
                 if (length == 0 || length % DESC_SIZE != 0 || length / DESC_SIZE > MAX_INDIRECT) {
-                    throw new BadChain("queue " + index + ": indirect table of " + length + " bytes");
+                    throw new BadChain(DeviceFault.INDIRECT_TABLE_SIZE, "queue " + index + ": indirect table of " + length + " bytes");
                 }
                 Optional<MemorySegment> t = ram.slice(address, length);
                 if (t.isEmpty()) {
-                    throw new BadChain(String.format("queue %d: indirect table at %#x (%d bytes) is outside guest RAM",
+                    throw new BadChain(DeviceFault.INDIRECT_OUTSIDE_RAM, String.format("queue %d: indirect table at %#x (%d bytes) is outside guest RAM",
                         index, address, length));
                 }
                 table = t.get();
@@ -295,17 +297,17 @@ final class SplitVirtqueue implements VirtQueue {
             }
             boolean write = (flags & Virtio.DESC_F_WRITE) != 0;
             if (!write && sawWritable) {
-                throw new BadChain("queue " + index + ": readable buffer after a writable one in chain " + head);
+                throw new BadChain(DeviceFault.READABLE_AFTER_WRITABLE, "queue " + index + ": readable buffer after a writable one in chain " + head);
             }
             sawWritable |= write;
             if (length > 0) {
                 Optional<MemorySegment> buffer = ram.slice(address, length);
                 if (buffer.isEmpty()) {
-                    throw new BadChain(String.format("queue %d: buffer at %#x (%d bytes) is outside guest RAM of %#x",
+                    throw new BadChain(DeviceFault.BUFFER_OUTSIDE_RAM, String.format("queue %d: buffer at %#x (%d bytes) is outside guest RAM of %#x",
                         index, address, length, ram.size()));
                 }
                 if (readableLength + writableLength + length > MAX_CHAIN_BYTES) {
-                    throw new BadChain("queue " + index + ": chain " + head + " is longer than 4 GiB");
+                    throw new BadChain(DeviceFault.CHAIN_TOO_LONG, "queue " + index + ": chain " + head + " is longer than 4 GiB");
                 }
                 if (write) {
                     writable.add(buffer.get());
@@ -319,7 +321,7 @@ final class SplitVirtqueue implements VirtQueue {
                 return new Chain(this, generation, head, readable, writable, readableLength, writableLength);
             }
             if (next >= tableSize) {
-                throw new BadChain("queue " + index + ": descriptor " + i + " chains to " + next + ", past its table of " + tableSize);
+                throw new BadChain(DeviceFault.NEXT_PAST_TABLE, "queue " + index + ": descriptor " + i + " chains to " + next + ", past its table of " + tableSize);
             }
             i = next;
         }
@@ -350,7 +352,7 @@ final class SplitVirtqueue implements VirtQueue {
                 bytesWritten += length;
             }
         } catch (RuntimeException e) {
-            fail("queue " + index + ": " + e);
+            fail(DeviceFault.DEVICE_ERROR, "queue " + index + ": " + e);
             return;
         }
         // Each chain is the guest's as soon as it is done, not at the end of the round (event index permitting).
@@ -381,7 +383,7 @@ final class SplitVirtqueue implements VirtQueue {
                 host.interrupt();
             }
         } catch (RuntimeException e) {
-            fail("queue " + index + ": " + e);
+            fail(DeviceFault.DEVICE_ERROR, "queue " + index + ": " + e);
         }
     }
 
@@ -390,9 +392,9 @@ final class SplitVirtqueue implements VirtQueue {
         return unsignalled;
     }
 
-    private void fail(String reason) {
+    private void fail(DeviceFault fault, String detail) {
         running = false;
-        host.broken(reason);
+        host.broken(fault, detail);
     }
 
     @Override
@@ -400,12 +402,28 @@ final class SplitVirtqueue implements VirtQueue {
         return "queue " + index + " (size " + size + (running ? ", running" : "") + ")";
     }
 
-    /** A chain that breaks the rules; its message says which. */
+    /**
+     * Rings or a chain that break a rule: {@link #fault()} names the rule,
+     * and the message is the broken device's reason, which starts with it.
+     */
     static final class BadChain extends Exception {
         private static final long serialVersionUID = 1L;
+        private final DeviceFault fault;
+        private final String detail;
 
-        BadChain(String message) {
-            super(message, null, false, false);
+        BadChain(DeviceFault fault, String detail) {
+            super(fault.reason(detail), null, false, false);
+            this.fault = fault;
+            this.detail = detail;
+        }
+
+        DeviceFault fault() {
+            return fault;
+        }
+
+        /** What happened, without the fault's name. */
+        String detail() {
+            return detail;
         }
     }
 }

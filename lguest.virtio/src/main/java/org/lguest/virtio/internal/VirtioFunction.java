@@ -2,14 +2,17 @@ package org.lguest.virtio.internal;
 
 import java.lang.System.Logger.Level;
 import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.virtio.DeviceContext;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.DeviceSession;
 import org.lguest.api.virtio.GuestRam;
 import org.lguest.api.virtio.InterruptSink;
@@ -114,7 +117,8 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     // Owned by the device thread (serveQueue); read racily for /metrics.
     private long served;
     private long busyNanos;
-    private final LongAdder errors = new LongAdder();
+    // Times the device was marked broken, by DeviceFault ordinal: lock-free, any thread that breaks it.
+    private final AtomicLongArray faults = new AtomicLongArray(DeviceFault.values().length);
     private final DeviceRunner runner;
     private final ConcurrentMap<String, Object> state = new ConcurrentHashMap<>();
     private final Context context = new Context();
@@ -282,7 +286,8 @@ final class VirtioFunction implements SplitVirtqueue.Host {
      */
     synchronized boolean configWrite(int offset, int size, long value) {
         if (!takeConfigWrite(offset, size, value)) {
-            broken(String.format("the driver wrote %d byte(s) at configuration offset %#x, which it may not", size, offset));
+            broken(DeviceFault.CONFIG_WRITE,
+                String.format("the driver wrote %d byte(s) at configuration offset %#x, which it may not", size, offset));
             return false;
         }
         return true;
@@ -323,7 +328,8 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             config[offset + i] = (byte) (value >>> (8 * i)); // the window's offset, length or data
         }
         if (dword == WINDOW_DATA && !windowWrite()) {
-            broken(String.format("the PCI_CFG window (bar %d, offset %#x, length %d) is not 1, 2 or 4 aligned bytes inside BAR0",
+            broken(DeviceFault.CONFIG_WINDOW,
+                String.format("the PCI_CFG window (bar %d, offset %#x, length %d) is not 1, 2 or 4 aligned bytes inside BAR0",
                 config[CAP_PCI_CFG + 4] & 0xFF, get32(CAP_PCI_CFG + 8), get32(CAP_PCI_CFG + 12)));
             return false;
         }
@@ -415,9 +421,9 @@ final class VirtioFunction implements SplitVirtqueue.Host {
      */
     private void notifyQueue(int size, long value) {
         if (size != NOTIFY_SIZE) {
-            broken("a " + size + "-byte write to the notification register (it is 2 bytes)");
+            broken(DeviceFault.NOTIFY_WIDTH, "a " + size + "-byte write to the notification register (it is 2 bytes)");
         } else if (value >= queues.length) {
-            broken("notification of queue " + value + "; the device has " + queues.length);
+            broken(DeviceFault.NOTIFY_QUEUE, "notification of queue " + value + "; the device has " + queues.length);
         } else {
             runner.kick((int) value);
         }
@@ -560,7 +566,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         }
         boolean goLive = (added & Virtio.STATUS_DRIVER_OK) != 0;
         if (goLive && ((status | added) & Virtio.STATUS_FEATURES_OK) == 0) {
-            broken("DRIVER_OK before FEATURES_OK");
+            broken(DeviceFault.FEATURES_NOT_OK, "DRIVER_OK before FEATURES_OK");
             added &= ~Virtio.STATUS_DRIVER_OK;
             goLive = false;
         }
@@ -574,9 +580,10 @@ final class VirtioFunction implements SplitVirtqueue.Host {
 
     private void goLive() {
         for (SplitVirtqueue q : queues) {
-            String why = q.start();
-            if (why != null) {
-                broken(why);
+            try {
+                q.start();
+            } catch (SplitVirtqueue.BadChain e) {
+                broken(e.fault(), e.detail());
             }
         }
         activate();
@@ -593,7 +600,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             s.activate(negotiated);
         } catch (RuntimeException | LinkageError e) {
             LOG.log(Level.WARNING, name + ": activation failed", e);
-            broken("the device failed to start: " + e);
+            broken(DeviceFault.DEVICE_ERROR, "the device failed to start: " + e);
             return;
         }
         runner.resume();
@@ -705,7 +712,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             s.serve(queue);
         } catch (RuntimeException | LinkageError | AssertionError e) {
             LOG.log(Level.WARNING, name + ": serving queue " + queue + " failed", e);
-            broken("the device failed: " + e);
+            broken(DeviceFault.DEVICE_ERROR, "serving queue " + queue + ": " + e);
         } finally {
             if (counting) {
                 served++;
@@ -724,7 +731,23 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             read += q.bytesRead;
             written += q.bytesWritten;
         }
-        return new VirtioBus.Counters(slot, served, chains, read, written, errors.sum(), busyNanos);
+        long errors = 0;
+        for (int k = 0; k < faults.length(); k++) {
+            errors += faults.get(k);
+        }
+        return new VirtioBus.Counters(slot, served, chains, read, written, errors, busyNanos);
+    }
+
+    /** How many times each kind of fault broke this device; kinds that never did are absent. */
+    Map<DeviceFault, Long> faults() {
+        Map<DeviceFault, Long> counts = new EnumMap<>(DeviceFault.class);
+        for (DeviceFault fault : DeviceFault.values()) {
+            long n = faults.get(fault.ordinal());
+            if (n > 0) {
+                counts.put(fault, n);
+            }
+        }
+        return counts;
     }
 
     // ---- SplitVirtqueue.Host ----
@@ -740,7 +763,8 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     }
 
     @Override
-    public void broken(String reason) {
+    public void broken(DeviceFault fault, String detail) {
+        String reason = fault.reason(detail);
         if (broken.get() != null) {
             return;
         }
@@ -749,7 +773,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         if (!broken.compareAndSet(null, reason)) {
             return;
         }
-        errors.increment();
+        faults.incrementAndGet(fault.ordinal());
         for (SplitVirtqueue q : queues) {
             q.stop();
         }
@@ -826,7 +850,12 @@ final class VirtioFunction implements SplitVirtqueue.Host {
 
         @Override
         public void fail(String reason) {
-            VirtioFunction.this.broken(reason);
+            VirtioFunction.this.broken(DeviceFault.REQUEST, reason);
+        }
+
+        @Override
+        public void fail(DeviceFault fault, String detail) {
+            VirtioFunction.this.broken(fault, detail);
         }
 
         @Override

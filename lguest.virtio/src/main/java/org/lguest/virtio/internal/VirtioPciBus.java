@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import org.lguest.api.abi.Lguest;
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.device.Eventfd;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.GuestRam;
 import org.lguest.api.virtio.InterruptSink;
 import org.lguest.api.virtio.VirtioBus;
@@ -290,6 +291,16 @@ public final class VirtioPciBus implements VirtioBus {
             counters.add(f.counters());
         }
         return counters;
+    }
+
+    @Override
+    public Map<DeviceFault, Long> faults(int slot) {
+        for (VirtioFunction f : functions) {
+            if (f.slot == slot) {
+                return f.faults();
+            }
+        }
+        return Map.of();
     }
 
     /** Detaches a device service that is going away; its slots keep the guests' state. */

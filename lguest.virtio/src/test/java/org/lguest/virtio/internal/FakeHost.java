@@ -1,5 +1,6 @@
 package org.lguest.virtio.internal;
 
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.GuestRam;
 
 /** A transport stand-in for queue-level tests: records breakage and interrupts. */
@@ -7,6 +8,7 @@ final class FakeHost implements SplitVirtqueue.Host {
     final GuestRam ram;
     long features;
     String broken;
+    DeviceFault fault;
     int brokenCount;
     int interrupts;
 
@@ -26,9 +28,10 @@ final class FakeHost implements SplitVirtqueue.Host {
     }
 
     @Override
-    public void broken(String reason) {
+    public void broken(DeviceFault fault, String detail) {
         if (broken == null) {
-            broken = reason;
+            broken = fault.reason(detail);
+            this.fault = fault;
             brokenCount++;
         }
     }

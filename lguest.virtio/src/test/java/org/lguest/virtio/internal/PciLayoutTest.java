@@ -10,12 +10,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.lguest.api.virtio.DeviceContext;
 import org.lguest.api.virtio.DeviceSession;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.api.virtio.VirtioGuest;
@@ -220,7 +222,10 @@ class PciLayoutTest {
         assertTrue(bus.ioWrite(0xCFC, 4, 0xFFFF_FF00L), "the whole dword");
         assertEquals(0, read(1, 0x88, 4), "its padding stays 0");
         String why = bus.slots().get(0).broken();
-        assertTrue(why != null && why.contains("offset 0x4"), "the first refused write broke the device: " + why);
+        assertTrue(why != null && why.startsWith("CONFIG_WRITE: ") && why.contains("offset 0x4"),
+            "the first refused write broke the device: " + why);
+        assertEquals(Map.of(DeviceFault.CONFIG_WRITE, 1L), bus.faults(bus.slots().get(0).slot()),
+            "the writes after it hit a device already broken");
         assertNull(bus.slots().get(1).broken(), "the others are untouched");
         assertEquals(Virtio.STATUS_DEVICE_NEEDS_RESET, bus.mmioRead(MMIO + 0x14, 1) & Virtio.STATUS_DEVICE_NEEDS_RESET);
     }
@@ -243,7 +248,8 @@ class PciLayoutTest {
         assertTrue(windowData(0));
         driver.configWrite(1, 0x84 + 8, 4, 128);
         assertFalse(windowData(0), "past the BAR");
-        assertTrue(bus.slots().get(0).broken().contains("PCI_CFG window (bar 0, offset 0x80, length 2)"));
+        assertTrue(bus.slots().get(0).broken().startsWith("CONFIG_WINDOW: the PCI_CFG window (bar 0, offset 0x80, length 2)"),
+            bus.slots().get(0).broken());
         driver.configWrite(1, 0x84 + 8, 4, 0x13);
         assertFalse(windowData(0), "misaligned");
         driver.configWrite(1, 0x84 + 8, 4, 0x14); // device_status, one byte
@@ -285,6 +291,8 @@ class PciLayoutTest {
             dev.start(dev.deviceFeatures(), 0);
             echo.bus.mmioWrite(MMIO + 56, 4, 0);
             assertTrue(echo.bus.slots().get(0).broken().contains("2 bytes"), "the register is 16 bits");
+            assertEquals(Map.of(DeviceFault.NOTIFY_QUEUE, 1L, DeviceFault.NOTIFY_WIDTH, 1L),
+                echo.bus.faults(echo.bus.slots().get(0).slot()));
         }
     }
 

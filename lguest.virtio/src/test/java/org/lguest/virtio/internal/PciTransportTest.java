@@ -12,11 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.lguest.api.device.Eventfd;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioGuest;
@@ -195,6 +197,7 @@ class PciTransportTest {
         // a 64-bit descriptor address is outside RAM: DRIVER_OK breaks the device
         dev.driverOk();
         assertTrue(dev.broken());
+        assertTrue(bus.slots().get(0).broken().startsWith("RING_OUTSIDE_RAM: queue 0: "), bus.slots().get(0).broken());
         assertTrue((dev.isr() & Virtio.ISR_CONFIG) != 0);
         dev.reset();
         assertEquals(0, dev.status());
@@ -218,7 +221,11 @@ class PciTransportTest {
         assertTrue(dev.broken());
         assertTrue(irqs.await(5, 1, WAIT), "a configuration interrupt");
         assertEquals(Virtio.ISR_CONFIG, dev.isr() & Virtio.ISR_CONFIG);
-        assertNotNull(bus.slots().get(0).broken());
+        VirtioBus.Slot slot = bus.slots().get(0);
+        assertTrue(slot.broken().startsWith("CHAIN_LOOP: queue 0: chain from 0 loops"), slot.broken());
+        assertEquals(Map.of(DeviceFault.CHAIN_LOOP, 1L), bus.faults(slot.slot()), "counted under the rule that fired");
+        assertEquals(1, bus.counters().get(0).errors(), "the kinds add up to the errors");
+        assertEquals(Map.of(), bus.faults(slot.slot() + 1), "no device in the next slot");
         assertEquals(0, q.usedIndex());
 
         queues = dev.start(dev.deviceFeatures(), 0);

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.lguest.api.virtio.DescriptorChain;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.virtio.testing.GuardedRam;
 
@@ -29,7 +30,7 @@ class SplitVirtqueueTest {
         memory = new GuardedRam(RAM);
         host = new FakeHost(memory.guestRam(), QueueRig.all());
         rig = new QueueRig(host, 8);
-        assertNull(rig.queue.start());
+        rig.start();
     }
 
     @AfterEach
@@ -91,11 +92,12 @@ class SplitVirtqueueTest {
         assertEquals(33, chain.writableLength());
     }
 
-    private void assertBreaks(String why, Consumer<QueueRig> setUp) {
+    private void assertBreaks(DeviceFault expected, String why, Consumer<QueueRig> setUp) {
         rig.restart();
         setUp.accept(rig);
         assertNull(rig.queue.next(), why);
-        assertNotNull(host.broken, why + ": the device should be broken");
+        assertEquals(expected, host.fault, why + ": " + host.broken);
+        assertTrue(host.broken.startsWith(expected.name() + ": queue 0: "), host.broken);
         assertFalse(rig.queue.isReady(), why);
         // broken until reset: even a good chain is not taken
         rig.desc(7, QueueRig.DATA, 1, 0, 0);
@@ -109,91 +111,113 @@ class SplitVirtqueueTest {
 
     @Test
     void refusesEveryMalformedChain() {
-        assertBreaks("loop", r -> {
+        assertBreaks(DeviceFault.CHAIN_LOOP, "loop", r -> {
             r.desc(0, QueueRig.DATA, 8, Virtio.DESC_F_NEXT, 1);
             r.desc(1, QueueRig.DATA, 8, Virtio.DESC_F_NEXT, 0);
             offer(0);
         });
-        assertBreaks("self loop", r -> {
+        assertBreaks(DeviceFault.CHAIN_LOOP, "self loop", r -> {
             r.desc(2, QueueRig.DATA, 8, Virtio.DESC_F_NEXT, 2);
             offer(2);
         });
-        assertBreaks("next past the table", r -> {
+        assertBreaks(DeviceFault.NEXT_PAST_TABLE, "next past the table", r -> {
             r.desc(0, QueueRig.DATA, 8, Virtio.DESC_F_NEXT, 8);
             offer(0);
         });
-        assertBreaks("head past the ring", r -> offer(8));
-        assertBreaks("buffer past RAM", r -> {
+        assertBreaks(DeviceFault.HEAD_PAST_RING, "head past the ring", r -> offer(8));
+        assertBreaks(DeviceFault.BUFFER_OUTSIDE_RAM, "buffer past RAM", r -> {
             r.desc(0, RAM - 4, 8, 0, 0);
             offer(0);
         });
-        assertBreaks("buffer at RAM's end", r -> {
+        assertBreaks(DeviceFault.BUFFER_OUTSIDE_RAM, "buffer at RAM's end", r -> {
             r.desc(0, RAM, 1, 0, 0);
             offer(0);
         });
-        assertBreaks("64-bit address", r -> {
+        assertBreaks(DeviceFault.BUFFER_OUTSIDE_RAM, "64-bit address", r -> {
             r.desc(0, 0x1_0000_0000L + QueueRig.DATA, 8, 0, 0);
             offer(0);
         });
-        assertBreaks("negative address", r -> {
+        assertBreaks(DeviceFault.BUFFER_OUTSIDE_RAM, "negative address", r -> {
             r.desc(0, -16, 8, 0, 0);
             offer(0);
         });
-        assertBreaks("huge length", r -> {
+        assertBreaks(DeviceFault.BUFFER_OUTSIDE_RAM, "huge length", r -> {
             r.desc(0, QueueRig.DATA, 0xFFFF_FFFFL, 0, 0);
             offer(0);
         });
-        assertBreaks("available index past the ring", r -> {
+        assertBreaks(DeviceFault.AVAIL_INDEX_AHEAD, "available index past the ring", r -> {
             r.desc(0, QueueRig.DATA, 8, 0, 0);
             r.availRing(0, 0);
             r.availIdx(9);
         });
-        assertBreaks("available index wrapped backwards", r -> r.availIdx(0xFFFF));
-        assertBreaks("readable after writable", r -> {
+        assertBreaks(DeviceFault.AVAIL_INDEX_AHEAD, "available index wrapped backwards", r -> r.availIdx(0xFFFF));
+        assertBreaks(DeviceFault.READABLE_AFTER_WRITABLE, "readable after writable", r -> {
             r.desc(0, QueueRig.DATA, 8, Virtio.DESC_F_NEXT | Virtio.DESC_F_WRITE, 1);
             r.desc(1, QueueRig.DATA, 8, 0, 0);
             offer(0);
         });
-        assertBreaks("indirect and next", r -> {
+        assertBreaks(DeviceFault.INDIRECT_CHAINED, "indirect and next", r -> {
             r.desc(QueueRig.DATA + 0x1000, 0, QueueRig.DATA, 8, 0, 0);
             r.desc(0, QueueRig.DATA + 0x1000, 16, Virtio.DESC_F_INDIRECT | Virtio.DESC_F_NEXT, 1);
             offer(0);
         });
-        assertBreaks("indirect table of a partial descriptor", r -> {
+        assertBreaks(DeviceFault.INDIRECT_TABLE_SIZE, "indirect table of a partial descriptor", r -> {
             r.desc(0, QueueRig.DATA + 0x1000, 24, Virtio.DESC_F_INDIRECT, 0);
             offer(0);
         });
-        assertBreaks("empty indirect table", r -> {
+        assertBreaks(DeviceFault.INDIRECT_TABLE_SIZE, "empty indirect table", r -> {
             r.desc(0, QueueRig.DATA + 0x1000, 0, Virtio.DESC_F_INDIRECT, 0);
             offer(0);
         });
-        assertBreaks("indirect table past RAM", r -> {
+        assertBreaks(DeviceFault.INDIRECT_OUTSIDE_RAM, "indirect table past RAM", r -> {
             r.desc(0, RAM - 16, 32, Virtio.DESC_F_INDIRECT, 0);
             offer(0);
         });
-        assertBreaks("oversized indirect table", r -> {
+        assertBreaks(DeviceFault.INDIRECT_TABLE_SIZE, "oversized indirect table", r -> {
             r.desc(0, QueueRig.DATA, 16L * (SplitVirtqueue.MAX_INDIRECT + 1), Virtio.DESC_F_INDIRECT, 0);
             offer(0);
         });
-        assertBreaks("indirect inside indirect", r -> {
+        assertBreaks(DeviceFault.INDIRECT_NESTED, "indirect inside indirect", r -> {
             long table = QueueRig.DATA + 0x1000;
             r.desc(table, 0, table, 16, Virtio.DESC_F_INDIRECT, 0);
             r.desc(0, table, 16, Virtio.DESC_F_INDIRECT, 0);
             offer(0);
         });
-        assertBreaks("loop inside an indirect table", r -> {
+        assertBreaks(DeviceFault.CHAIN_LOOP, "loop inside an indirect table", r -> {
             long table = QueueRig.DATA + 0x1000;
             r.desc(table, 0, QueueRig.DATA, 1, Virtio.DESC_F_NEXT, 1);
             r.desc(table, 1, QueueRig.DATA, 1, Virtio.DESC_F_NEXT, 0);
             r.desc(0, table, 32, Virtio.DESC_F_INDIRECT, 0);
             offer(0);
         });
-        assertBreaks("next past an indirect table", r -> {
+        assertBreaks(DeviceFault.NEXT_PAST_TABLE, "next past an indirect table", r -> {
             long table = QueueRig.DATA + 0x1000;
             r.desc(table, 0, QueueRig.DATA, 1, Virtio.DESC_F_NEXT, 2);
             r.desc(0, table, 32, Virtio.DESC_F_INDIRECT, 0);
             offer(0);
         });
+    }
+
+    @Test
+    void aChainOver4GiBBreaks() {
+        long bigRam = 4L << 20;
+        try (GuardedRam big = new GuardedRam(bigRam)) {
+            FakeHost bigHost = new FakeHost(big.guestRam(), QueueRig.all());
+            QueueRig r = new QueueRig(bigHost, 8);
+            r.start();
+            // The same 4 MiB, 1024 times over through an indirect table: 4 GiB, one byte past what a chain may carry.
+            long table = QueueRig.DATA;
+            int entries = SplitVirtqueue.MAX_INDIRECT;
+            for (int i = 0; i < entries; i++) {
+                r.desc(table, i, 0, bigRam, i + 1 < entries ? Virtio.DESC_F_NEXT : 0, i + 1);
+            }
+            r.desc(0, table, 16L * entries, Virtio.DESC_F_INDIRECT, 0);
+            r.availRing(0, 0);
+            r.availIdx(1);
+            assertNull(r.queue.next());
+            assertEquals(DeviceFault.CHAIN_TOO_LONG, bigHost.fault, bigHost.broken);
+            assertEquals(0, big.changedGuardBytes());
+        }
     }
 
     @Test
@@ -204,28 +228,38 @@ class SplitVirtqueueTest {
         rig.desc(0, QueueRig.DATA + 0x1000, 16, Virtio.DESC_F_INDIRECT, 0);
         offer(0);
         assertNull(rig.queue.next());
-        assertNotNull(host.broken);
+        assertEquals(DeviceFault.INDIRECT_NOT_NEGOTIATED, host.fault, host.broken);
+    }
+
+    private static void assertRefused(DeviceFault expected, SplitVirtqueue q, String why) {
+        SplitVirtqueue.BadChain refused = assertThrows(SplitVirtqueue.BadChain.class, q::start, why);
+        assertEquals(expected, refused.fault(), why + ": " + refused.getMessage());
+        assertTrue(refused.getMessage().startsWith(expected.name() + ": queue 1: "), refused.getMessage());
+        assertFalse(q.isReady(), why);
     }
 
     @Test
-    void refusesBadRingConfiguration() {
+    void refusesBadRingConfiguration() throws SplitVirtqueue.BadChain {
         SplitVirtqueue q = new SplitVirtqueue(host, 1, 16);
         q.enabled = true;
         q.size = 16;
         q.descAddress = 0x1008;
         q.availAddress = 0x3000;
         q.usedAddress = 0x4000;
-        assertNotNull(q.start(), "misaligned descriptor table");
+        assertRefused(DeviceFault.RING_ALIGNMENT, q, "misaligned descriptor table");
         q.descAddress = RAM - 16 * 8;
-        assertNotNull(q.start(), "descriptor table past RAM");
+        assertRefused(DeviceFault.RING_OUTSIDE_RAM, q, "descriptor table past RAM");
         q.descAddress = 0x1000;
         q.usedAddress = RAM - 8;
-        assertNotNull(q.start(), "used ring past RAM");
+        assertRefused(DeviceFault.RING_OUTSIDE_RAM, q, "used ring past RAM");
         q.usedAddress = 0x4000;
         q.size = 12;
-        assertNotNull(q.start(), "size not a power of 2");
+        assertRefused(DeviceFault.QUEUE_SIZE, q, "size not a power of 2");
+        q.size = 32;
+        assertRefused(DeviceFault.QUEUE_SIZE, q, "size past the maximum");
         q.size = 16;
-        assertNull(q.start());
+        q.start();
+        assertTrue(q.isReady());
     }
 
     @Test
@@ -234,7 +268,7 @@ class SplitVirtqueueTest {
         rig.configure();
         rig.queue.position(65530);
         rig.availIdx(65530);
-        assertNull(rig.queue.start());
+        rig.start();
         assertEquals(65530, rig.usedIdx());
         for (int i = 0; i < 40; i++) {
             int idx = rig.availIdx();

@@ -91,6 +91,7 @@ class VirtqueueFuzzTest {
                     if (kind.outcome == ChainFuzzer.Outcome.TAKEN && !indirectRefused) {
                         fail(kind + " was refused: " + host.broken);
                     }
+                    assertTrue(host.fault.driverAtFault(), kind + " broke a named rule, not the queue's code: " + host.broken);
                     assertNull(rig.queue.next(), "broken until reset");
                     rig = null;
                 } else {

@@ -63,8 +63,9 @@ record ContextLayout(int oldException, int errorCode, int exceptionIsInt) {
      * @throws IllegalStateException when a field is not found exactly once
      */
     static ContextLayout calibrate(Unicorn unicorn) {
-        try (Arena arena = Arena.ofConfined(); Engine engine = Engine.open(unicorn); HostArea area = new HostArea(Switcher.PAGES)) {
+        try (Arena arena = Arena.ofConfined(); HostArea area = new HostArea(Switcher.PAGES); Engine engine = Engine.open(unicorn)) {
             MemorySegment ram = arena.allocate(PROBE_RAM, 4096);
+            // SAFETY: resources close in reverse order: the engine first, then the host area and the arena it maps.
             engine.mapPointer(0, ram);
             engine.mapPointer(area.base(), area.memory());
             Switcher switcher = Switcher.allocate(area);

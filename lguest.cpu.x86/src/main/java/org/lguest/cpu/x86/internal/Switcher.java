@@ -1,12 +1,10 @@
 package org.lguest.cpu.x86.internal;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 import org.lguest.api.cpu.GuestMachine;
 import org.lguest.api.cpu.HostArea;
@@ -39,6 +37,11 @@ import org.lguest.cpu.x86.internal.unicorn.Unicorn;
  * the host loads only for that moment.
  */
 final class Switcher {
+    // What the switcher writes, the emulated x86 CPU reads: little-endian whatever the host's order.
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32_UNALIGNED = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int PAGE = 4096;
     static final int CODE_PAGE = 0, TABLES_PAGE = 1, STACK_PAGE = 2;
     static final int PAGES = 3;
@@ -134,10 +137,10 @@ final class Switcher {
                 0x07, 0x1F,                              // pop %es; pop %ds
                 (byte) 0xCF };                           // iret
         put(SWITCH_TO_GUEST, switchToGuest);
-        codePage.set(JAVA_INT_UNALIGNED, SWITCH_TO_GUEST + 8, (int) (tables + FRAME));
+        codePage.set(U32_UNALIGNED, SWITCH_TO_GUEST + 8, (int) (tables + FRAME));
         byte[] fromReset = { (byte) 0xEA, 0, 0, 0, 0, (byte) LGUEST_CS, 0 };   // ljmp $LGUEST_CS,$switch_to_guest
         put(FROM_RESET, fromReset);
-        codePage.set(JAVA_INT_UNALIGNED, FROM_RESET + 1, (int) switchToGuest());
+        codePage.set(U32_UNALIGNED, FROM_RESET + 1, (int) switchToGuest());
         byte[] fromGuest = { (byte) 0x9A, 0, 0, 0, 0, GATE_SELECTOR, 0 };       // lcall $gate,$0
         put(FROM_GUEST, fromGuest);
     }
@@ -151,15 +154,15 @@ final class Switcher {
         gdt(GdtRules.GDT_ENTRY_LGUEST_DS, Descriptors.flatData(0) | Descriptors.ACCESSED);
         gdt(GdtRules.GDT_ENTRY_TSS, Descriptors.segment(tables + TSS, TSS_LIMIT, 0x89, 0));
         gdt(GdtRules.GDT_ENTRY_DOUBLEFAULT_TSS, Descriptors.segment(tables + LDT, 7, 0x82, 0));
-        tablesPage.set(JAVA_LONG, LDT, Descriptors.callGate(LGUEST_CS, switchToGuest(), 3));
+        tablesPage.set(U64, LDT, Descriptors.callGate(LGUEST_CS, switchToGuest(), 3));
         // TSS: the ring-0 stack for the gate's privilege change; no I/O bitmap.
-        tablesPage.set(JAVA_INT, TSS + 4, (int) (stack + PAGE));
-        tablesPage.set(JAVA_INT, TSS + 8, LGUEST_DS);
-        tablesPage.set(JAVA_SHORT, TSS + 102, (short) (TSS_LIMIT + 1));
+        tablesPage.set(U32, TSS + 4, (int) (stack + PAGE));
+        tablesPage.set(U32, TSS + 8, LGUEST_DS);
+        tablesPage.set(U16, TSS + 102, (short) (TSS_LIMIT + 1));
     }
 
     private void gdt(int index, long descriptor) {
-        tablesPage.set(JAVA_LONG, GDT + index * 8L, descriptor);
+        tablesPage.set(U64, GDT + index * 8L, descriptor);
     }
 
     /** Copies the guest's (checked) entries into the real GDT, keeping the host's own slots. */
@@ -186,14 +189,14 @@ final class Switcher {
     /** The frame the switcher pops: CR3 (0: keep), the general registers, segments, and the iret frame. */
     void writeFrame(long cr3, LguestRegs regs, int eflags, int cs, int ss) {
         long at = FRAME;
-        tablesPage.set(JAVA_INT, at, (int) cr3);
+        tablesPage.set(U32, at, (int) cr3);
         at += 4;
         for (Reg reg : POPA_ORDER) {
-            tablesPage.set(JAVA_INT, at, reg == null ? 0 : regs.get(reg));
+            tablesPage.set(U32, at, reg == null ? 0 : regs.get(reg));
             at += 4;
         }
         for (Reg reg : SEGMENT_ORDER) {
-            tablesPage.set(JAVA_INT, at, regs.get(reg) & 0xFFFF);
+            tablesPage.set(U32, at, regs.get(reg) & 0xFFFF);
             at += 4;
         }
         for (Reg reg : IRET_ORDER) {
@@ -203,7 +206,7 @@ final class Switcher {
                 case SS -> ss;
                 default -> regs.get(reg);
             };
-            tablesPage.set(JAVA_INT, at, value);
+            tablesPage.set(U32, at, value);
             at += 4;
         }
     }

@@ -3,6 +3,8 @@ package org.lguest.cpu.x86.internal;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -27,6 +29,8 @@ import org.osgi.service.component.annotations.Component;
  */
 @Component(service = VcpuBackend.class)
 public final class UnicornBackend implements VcpuBackend {
+    /** A page table entry as the emulated MMU reads it: little-endian whatever the host's order. */
+    private static final ValueLayout.OfInt PTE = JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int PAGE = 4096;
     private static final int PDE_PRESENT_WRITABLE_USER = 7;
 
@@ -110,7 +114,7 @@ public final class UnicornBackend implements VcpuBackend {
             Switcher fresh = old == null ? Switcher.allocate(area) : new Switcher(area, old.code, old.tables, old.stack);
             for (int which = 0; which < Switcher.PAGES; which++) {
                 long page = fresh.page(which);
-                table.setAtIndex(JAVA_INT, (page - area.base()) / PAGE, (int) page | Switcher.pteFlags(which));
+                table.setAtIndex(PTE, (page - area.base()) / PAGE, (int) page | Switcher.pteFlags(which));
             }
             cpus.put(cpu, fresh);
             return fresh;

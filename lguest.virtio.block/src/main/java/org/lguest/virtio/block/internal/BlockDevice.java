@@ -1,11 +1,14 @@
 package org.lguest.virtio.block.internal;
 
+import java.io.EOFException;
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,9 +17,13 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 import org.lguest.api.virtio.DescriptorChain;
 import org.lguest.api.virtio.DeviceContext;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.DeviceSession;
 import org.lguest.api.virtio.VirtQueue;
 import org.lguest.api.virtio.Virtio;
@@ -36,11 +43,19 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * with VIRTIO_BLK_F_RO and refuses writes. One factory configuration per
  * disk. Requests are served in order on the device's thread, straight
  * between the file and the guest's buffers.
+ * <p>
+ * A failing image costs the guest only the request: it is answered with
+ * VIRTIO_BLK_S_IOERR, counted ({@link #ioErrors()}) and logged, at most one
+ * line per {@link #ERROR_LOG_INTERVAL_SECONDS}. An image that is closed
+ * under the device will never answer again, so it also breaks the device
+ * ({@link DeviceFault#BACKEND_LOST}).
  */
 @Component(service = VirtioDevice.class, configurationPid = BlockDevice.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = BlockDevice.Config.class, factory = true)
 public class BlockDevice implements VirtioDevice {
+    private static final System.Logger LOG = System.getLogger(BlockDevice.class.getName());
     static final String PID = "org.lguest.virtio.block";
+    static final long ERROR_LOG_INTERVAL_SECONDS = 10;
     static final int SECTOR = 512;
 
     /** Feature bits (5.2.3). */
@@ -95,6 +110,14 @@ public class BlockDevice implements VirtioDevice {
     private final int queueSize;
     private final FileChannel file;
     private final long capacity;
+    // Lock-free: the device threads of every guest that shares the image add to it.
+    private final LongAdder ioErrors = new LongAdder();
+    private final RateLimitedLog errorLog;
+
+    /** How the device opens its image; tests hand it a channel that fails. */
+    interface ImageOpener {
+        FileChannel open(Path image, boolean readOnly) throws IOException;
+    }
 
     @Activate
     public BlockDevice(Config config, Map<String, Object> properties) throws IOException {
@@ -103,6 +126,11 @@ public class BlockDevice implements VirtioDevice {
     }
 
     public BlockDevice(String name, Path image, boolean readOnly, String serial, int blockSize, int queueSize) throws IOException {
+        this(name, image, readOnly, serial, blockSize, queueSize, BlockDevice::openImage, System::nanoTime);
+    }
+
+    BlockDevice(String name, Path image, boolean readOnly, String serial, int blockSize, int queueSize, ImageOpener opener,
+            LongSupplier nanoClock) throws IOException {
         if (queueSize < 4 || queueSize > Virtio.MAX_QUEUE_SIZE || Integer.bitCount(queueSize) != 1) {
             throw new IllegalArgumentException("block queue size " + queueSize + " is not a power of 2 from 4 to "
                 + Virtio.MAX_QUEUE_SIZE);
@@ -121,9 +149,20 @@ public class BlockDevice implements VirtioDevice {
         this.serial = java.util.Arrays.copyOf(bytes, Math.min(bytes.length, ID_BYTES));
         this.blockSize = blockSize;
         this.queueSize = queueSize;
-        this.file = readOnly ? FileChannel.open(image, StandardOpenOption.READ)
-            : FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        this.errorLog = new RateLimitedLog(nanoClock, TimeUnit.SECONDS.toNanos(ERROR_LOG_INTERVAL_SECONDS),
+            line -> LOG.log(Level.WARNING, line));
+        this.file = opener.open(image, readOnly);
         this.capacity = file.size() / SECTOR;
+    }
+
+    private static FileChannel openImage(Path image, boolean readOnly) throws IOException {
+        return readOnly ? FileChannel.open(image, StandardOpenOption.READ)
+            : FileChannel.open(image, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+
+    /** Requests answered with VIRTIO_BLK_S_IOERR because the image failed, across every guest. */
+    long ioErrors() {
+        return ioErrors.sum();
     }
 
     static String defaultName(Map<String, Object> properties) {
@@ -186,6 +225,8 @@ public class BlockDevice implements VirtioDevice {
         private final byte[] config = config();
         private final MemorySegment header;
         private final Arena arena = Arena.ofShared();
+        /** Why the image can serve no more requests, or null: device thread only. */
+        private String lost;
 
         Session(DeviceContext context) {
             this.context = context;
@@ -212,10 +253,15 @@ public class BlockDevice implements VirtioDevice {
             while ((chain = q.next()) != null) {
                 if (chain.readableLength() < HEADER || chain.writableLength() < 1) {
                     // 5.2.6.1: a request is a header, the data and a status byte; this one cannot be answered
-                    context.fail("request " + chain.head() + " has no header or no status byte (" + chain + ")");
+                    context.fail(DeviceFault.REQUEST,
+                        "request " + chain.head() + " has no header or no status byte (" + chain + ")");
                     return;
                 }
                 q.complete(chain, handle(chain));
+                if (lost != null) {
+                    context.fail(DeviceFault.BACKEND_LOST, lost);
+                    return;
+                }
             }
         }
 
@@ -293,14 +339,14 @@ public class BlockDevice implements VirtioDevice {
                     while (part.hasRemaining()) {
                         int n = read ? file.read(part, at) : file.write(part, at);
                         if (n < 0) {
-                            return S_IOERR; // the file shrank under us
+                            throw new EOFException("the image ended at byte " + at + "; it shrank under the device");
                         }
                         at += n;
                     }
                 }
                 return S_OK;
             } catch (IOException e) {
-                return S_IOERR;
+                return ioError((read ? "reading " : "writing ") + length + " bytes at byte " + position, e);
             }
         }
 
@@ -309,8 +355,18 @@ public class BlockDevice implements VirtioDevice {
                 file.force(true);
                 return S_OK;
             } catch (IOException e) {
-                return S_IOERR;
+                return ioError("flushing", e);
             }
+        }
+
+        /** The image failed a request: IOERR for the guest, a count and a (rate-limited) line for the host. */
+        private int ioError(String what, IOException e) {
+            ioErrors.increment();
+            errorLog.log(() -> "guest " + context.guest().id() + " disk " + name + " (" + image + "): " + what + " failed: " + e);
+            if (e instanceof ClosedChannelException) {
+                lost = "the disk image " + image + " was closed under the device (" + what + ")";
+            }
+            return S_IOERR;
         }
 
         @Override

@@ -16,10 +16,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioGuest;
 import org.lguest.virtio.internal.VirtioPciBus;
@@ -38,6 +44,11 @@ class BlockDeviceTest {
     private BlockDevice disk;
 
     private DriverDevice open(boolean readOnly) throws IOException {
+        return open(readOnly, null);
+    }
+
+    /** With {@code failing} set, the image is that channel over the real file, on a clock that stands still. */
+    private DriverDevice open(boolean readOnly, FailingChannel[] failing) throws IOException {
         Path image = dir.resolve("disk.img");
         if (!Files.exists(image)) {
             try (FileChannel f = FileChannel.open(image, java.nio.file.StandardOpenOption.CREATE_NEW,
@@ -48,7 +59,10 @@ class BlockDeviceTest {
             }
         }
         memory = new GuardedRam(4 << 20);
-        disk = new BlockDevice("disk0", image, readOnly, "", 4096, 64);
+        disk = failing == null ? new BlockDevice("disk0", image, readOnly, "", 4096, 64)
+            : new BlockDevice("disk0", image, readOnly, "", 4096, 64, (path, ro) -> failing[0] = new FailingChannel(
+                FileChannel.open(path, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)),
+                () -> 0);
         bus = new VirtioPciBus(VirtioGuest.of(1, "g", null), memory.guestRam(), new RecordingInterrupts(), 4 << 20, 1,
             List.of(disk), null);
         return new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_BLOCK);
@@ -134,8 +148,73 @@ class BlockDeviceTest {
             Thread.onSpinWait();
         }
         assertTrue(dev.broken());
+        assertTrue(bus.slots().get(0).broken().startsWith("REQUEST: request "), bus.slots().get(0).broken());
+        assertEquals(Map.of(DeviceFault.REQUEST, 1L), bus.faults(bus.slots().get(0).slot()));
+        assertEquals(0, disk.ioErrors(), "the guest's mistakes are not the image's errors");
         q = dev.start(dev.deviceFeatures(), 0)[0];
         assertEquals(BlockDevice.S_OK, BlockRequests.flush(q));
+    }
+
+    @Test
+    void aFailingImageAnswersIoErrCountsAndLogsOnce() throws IOException {
+        FailingChannel[] image = new FailingChannel[1];
+        DriverDevice dev = open(false, image);
+        DriverQueue q = dev.start(dev.deviceFeatures(), 0)[0];
+        List<String> logged = new CopyOnWriteArrayList<>();
+        Logger logger = Logger.getLogger(BlockDevice.class.getName());
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                logged.add(r.getLevel() + " " + r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(capture);
+        try {
+            image[0].failing = true;
+            assertEquals(BlockDevice.S_IOERR, BlockRequests.read(q, 7, 512)[512], "a read the disk failed");
+            assertEquals(BlockDevice.S_IOERR, BlockRequests.write(q, 7, new byte[512]), "a write");
+            assertEquals(BlockDevice.S_IOERR, BlockRequests.flush(q), "a flush");
+            assertEquals(3, disk.ioErrors());
+            assertEquals(1, logged.size(), "one line for three errors in the same instant: " + logged);
+            assertTrue(logged.get(0).startsWith("WARNING guest 1 disk disk0 ("), logged.get(0));
+            assertTrue(logged.get(0).contains("reading 512 bytes at byte 3584 failed: java.io.IOException: injected"),
+                logged.get(0));
+            assertFalse(dev.broken(), "a failed request is the request's, not the device's");
+
+            image[0].failing = false;
+            byte[] read = BlockRequests.read(q, 7, 512);
+            assertEquals(BlockDevice.S_OK, read[512], "the disk answers again");
+            assertArrayEquals(pattern(512, 99), Arrays.copyOf(read, 512), "and the failed write left the data alone");
+            assertEquals(3, disk.ioErrors());
+        } finally {
+            logger.removeHandler(capture);
+        }
+    }
+
+    @Test
+    void aClosedImageAnswersIoErrAndBreaksTheDevice() throws IOException {
+        DriverDevice dev = open(false);
+        DriverQueue q = dev.start(dev.deviceFeatures(), 0)[0];
+        assertEquals(BlockDevice.S_OK, BlockRequests.flush(q));
+        disk.close();
+        assertEquals(BlockDevice.S_IOERR, BlockRequests.read(q, 7, 512)[512], "the request is answered first");
+        long end = System.nanoTime() + WAIT.toNanos();
+        while (!dev.broken() && System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
+        assertTrue(dev.broken(), "then the device breaks: the image will never answer again");
+        String why = bus.slots().get(0).broken();
+        assertTrue(why.startsWith("BACKEND_LOST: the disk image ") && why.contains("was closed under the device"), why);
+        assertEquals(Map.of(DeviceFault.BACKEND_LOST, 1L), bus.faults(bus.slots().get(0).slot()));
+        assertEquals(1, disk.ioErrors());
     }
 
     @Test

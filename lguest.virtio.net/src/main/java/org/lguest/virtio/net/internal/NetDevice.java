@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.lguest.api.virtio.DescriptorChain;
 import org.lguest.api.virtio.DeviceContext;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.DeviceSession;
 import org.lguest.api.virtio.VirtQueue;
 import org.lguest.api.virtio.Virtio;
@@ -248,7 +249,7 @@ public class NetDevice implements VirtioDevice {
         @Override
         public void activate(long features) {
             if (link == null) {
-                context.fail("the network card has no link: " + linkFailure);
+                context.fail(DeviceFault.BACKEND_LOST, "the network card has no link: " + linkFailure);
                 return;
             }
             if (!rx.isEmpty()) {

@@ -180,7 +180,8 @@ class NetDeviceTest {
                 DriverDevice dev = new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_NET);
                 dev.start(dev.deviceFeatures(), 0);
                 assertTrue(dev.broken());
-                assertTrue(bus.slots().getFirst().broken().contains("no link"));
+                assertTrue(bus.slots().getFirst().broken().startsWith("BACKEND_LOST: the network card has no link"),
+                    bus.slots().getFirst().broken());
             } finally {
                 bus.close();
                 memory.close();

@@ -1,10 +1,12 @@
 package org.lguest.cpu.x86.internal.unicorn;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * Makes a stop from another thread take effect only between translated
@@ -46,9 +48,13 @@ public record BlockBoundaryStops(long flagOffset) {
     /** The pair: {@code mov disp32(%rdi),%reg} (7 bytes), {@code cmpb $0,disp32(%reg)} (7), {@code je}/{@code jne} (1). */
     private static final int PAIR_BYTES = 15;
     private static final int MODRM_DISP32 = 0b10, RDI = 7, RSP = 4, CMP = 7;
+    /** An x86 displacement is little-endian whatever the host's order. */
+    private static final ValueLayout.OfInt DISP32 = JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Leaves the mid-block exit checks out of everything this engine translates; call before it runs. */
     public void apply(Engine engine) {
+        // SAFETY: flagOffset is what calibrate() found in this library's code and checked on a probe engine (see
+        // Engine.setEngineByte); the record is built nowhere else.
         engine.setEngineByte(flagOffset, (byte) 1);
     }
 
@@ -83,6 +89,8 @@ public record BlockBoundaryStops(long flagOffset) {
                     + "this libunicorn is not a build the backend knows (Unicorn 2.1.1 is)");
         }
         // A symbol comes back as a zero-length segment: its function is at least this long.
+        // SAFETY: only read, from the library's text, mapped as long as it is loaded; in 2.1 builds the function goes on
+        // past the pair (at byte 26 at most), and any bytes past its end would be the next function's, mapped as well.
         MemorySegment bytes = code.byteSize() == 0 ? code.reinterpret(SCAN_BYTES) : code.asSlice(0, Math.min(SCAN_BYTES, code.byteSize()));
         for (long at = 0; at + PAIR_BYTES <= bytes.byteSize(); at++) {
             int load = u8(bytes, at + 2), compare = u8(bytes, at + 8);
@@ -92,7 +100,7 @@ public record BlockBoundaryStops(long flagOffset) {
                     && (compare & 7) == register && register != RSP && u8(bytes, at + 13) == 0x00;
             boolean branches = u8(bytes, at + 14) == 0x74 || u8(bytes, at + 14) == 0x75;
             if (loadsUc && comparesByte && branches) {
-                return Integer.toUnsignedLong(bytes.get(JAVA_INT.withByteAlignment(1), at + 9));
+                return Integer.toUnsignedLong(bytes.get(DISP32, at + 9));
             }
         }
         throw new IllegalStateException(String.format("%s does not load and test the exit-request flag as Unicorn 2.1.1 does "
@@ -108,6 +116,7 @@ public record BlockBoundaryStops(long flagOffset) {
             }
             MemorySegment ram = arena.allocate(64 * 1024, 4096);
             MemorySegment.copy(PROBE, 0, ram, JAVA_BYTE, PROBE_CODE, PROBE.length);
+            // SAFETY: resources close in reverse order, so the engine is closed before the arena frees the RAM.
             engine.mapPointer(0, ram);
             engine.stopAt(PROBE_CODE + 1);
             engine.write(Unicorn.ECX, 0);

@@ -47,10 +47,12 @@ public final class Engine implements AutoCloseable {
 
     private Engine(Unicorn unicorn) {
         this.unicorn = unicorn;
+        MemorySegment opened = MemorySegment.NULL;
         try {
             MemorySegment out = arena.allocate(ADDRESS);
             unicorn.check("uc_open(X86, MODE_32)", (int) unicorn.open.invokeExact(Unicorn.UC_ARCH_X86, Unicorn.UC_MODE_32, out));
-            handle = out.get(ADDRESS, 0);
+            opened = out.get(ADDRESS, 0);
+            handle = opened;
             scratch = arena.allocate(64, 8);
             batchIds = arena.allocate(JAVA_INT, MAX_BATCH);
             batchValues = arena.allocate(JAVA_LONG, MAX_BATCH);
@@ -59,7 +61,8 @@ public final class Engine implements AutoCloseable {
                 batchPointers.setAtIndex(ADDRESS, i, batchValues.asSlice(8L * i, 8));
             }
             // SAFETY: every upcall stub below lives in this engine's arena, which close() frees only after uc_close, so
-            // Unicorn never calls a freed stub; it calls them only inside uc_emu_start, on the thread running it.
+            // Unicorn never calls a freed stub; it calls them only inside uc_emu_start, on the thread running it. A
+            // construction that fails closes the half-built engine before the arena too.
             var target = MethodHandles.lookup()
                     .findVirtual(Engine.class, "onInterrupt", MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class))
                     .bindTo(this);
@@ -72,6 +75,7 @@ public final class Engine implements AutoCloseable {
                     .findVirtual(Engine.class, "onUnmapped", MethodType.methodType(boolean.class, MemorySegment.class, int.class,
                             long.class, int.class, long.class, MemorySegment.class))
                     .bindTo(this);
+            // SAFETY: in the engine's arena, like the stub above; freed only after uc_close.
             MemorySegment unmappedStub = unicorn.linker.upcallStub(unmapped,
                     FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS), arena);
             unicorn.check("uc_hook_add(UC_HOOK_MEM_UNMAPPED)",
@@ -79,16 +83,25 @@ public final class Engine implements AutoCloseable {
             // Unicorn runs every in/out at any privilege and cannot stop at one precisely: each is done here, synchronously.
             var in = MethodHandles.lookup().findVirtual(Engine.class, "onIn",
                     MethodType.methodType(int.class, MemorySegment.class, int.class, int.class, MemorySegment.class)).bindTo(this);
+            // SAFETY: in the engine's arena, like the stubs above; freed only after uc_close.
             MemorySegment inStub = unicorn.linker.upcallStub(in, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), arena);
             unicorn.check("uc_hook_add(UC_HOOK_INSN, IN)", (int) unicorn.hookAddInstruction.invokeExact(handle, hook, Unicorn.UC_HOOK_INSN,
                     inStub, MemorySegment.NULL, 1L, 0L, Unicorn.UC_X86_INS_IN));
             var outTarget = MethodHandles.lookup().findVirtual(Engine.class, "onOut",
                     MethodType.methodType(void.class, MemorySegment.class, int.class, int.class, int.class, MemorySegment.class)).bindTo(this);
+            // SAFETY: in the engine's arena, like the stubs above; freed only after uc_close.
             MemorySegment outStub = unicorn.linker.upcallStub(outTarget, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS),
                     arena);
             unicorn.check("uc_hook_add(UC_HOOK_INSN, OUT)", (int) unicorn.hookAddInstruction.invokeExact(handle, hook, Unicorn.UC_HOOK_INSN,
                     outStub, MemorySegment.NULL, 1L, 0L, Unicorn.UC_X86_INS_OUT));
         } catch (Throwable t) {
+            if (!opened.equals(MemorySegment.NULL)) {
+                try {
+                    int ignored = (int) unicorn.close.invokeExact(opened);
+                } catch (Throwable closing) {
+                    t.addSuppressed(closing);
+                }
+            }
             arena.close();
             throw UnicornException.wrap("uc_open", t);
         }
@@ -215,6 +228,7 @@ public final class Engine implements AutoCloseable {
                     .findVirtual(Engine.class, "onCode", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class,
                             MemorySegment.class))
                     .bindTo(this);
+            // SAFETY: the stub lives in the engine's arena, which close() frees only after uc_close: Unicorn cannot call it freed.
             MemorySegment stub = unicorn.linker.upcallStub(target, FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS), arena);
             MemorySegment hook = arena.allocate(JAVA_LONG);
             unicorn.check("uc_hook_add(UC_HOOK_CODE)",
@@ -234,12 +248,22 @@ public final class Engine implements AutoCloseable {
 
     /** Sets one byte of Unicorn's own engine structure; only {@link BlockBoundaryStops} knows which. */
     void setEngineByte(long offset, byte value) {
+        // SAFETY: handle is Unicorn's uc_struct, alive until close() calls uc_close. The offset is one BlockBoundaryStops
+        // read from this library's own code that tests that byte, and confirmed on a probe engine, so the write lands on a
+        // one-byte flag inside the structure. The class is not exported: no other bundle can pass an offset.
         handle.reinterpret(offset + 1).set(JAVA_BYTE, offset, value);
     }
 
-    /** Maps native memory (page-aligned, whole pages) at an emulated address; no copy is made. */
+    /**
+     * Maps native memory (page-aligned, whole pages) at an emulated address;
+     * no copy is made. The caller keeps {@code memory} alive until this
+     * engine is closed: Unicorn holds the raw pointer until then.
+     */
     public void mapPointer(long address, MemorySegment memory) {
         try {
+            // SAFETY: Unicorn reads and writes only inside [memory, memory + byteSize), the segment's own bounds, and keeps
+            // the pointer until uc_close (nothing here unmaps). The caller's promise above keeps the memory alive that long;
+            // each call site says who frees it and why that comes after close().
             unicorn.check(String.format("uc_mem_map_ptr(%#x, %#x bytes)", address, memory.byteSize()),
                     (int) unicorn.memMapPtr.invokeExact(handle, address, memory.byteSize(), Unicorn.UC_PROT_ALL, memory));
         } catch (Throwable t) {
@@ -431,7 +455,10 @@ public final class Engine implements AutoCloseable {
                 MemorySegment out = arena.allocate(ADDRESS);
                 unicorn.check("uc_context_alloc", (int) unicorn.contextAlloc.invokeExact(handle, out));
                 context = out.get(ADDRESS, 0);
-                contextBytes = context.reinterpret((long) unicorn.contextSize.invokeExact(handle));
+                // SAFETY: uc_context_alloc made uc_context_size bytes, freed by uc_context_free in close(). The view
+                // belongs to the engine's arena, closed right after that, so a caller that keeps it gets an exception,
+                // not freed memory.
+                contextBytes = context.reinterpret((long) unicorn.contextSize.invokeExact(handle), arena, null);
             }
             unicorn.check("uc_context_save", (int) unicorn.contextSave.invokeExact(handle, context));
             return contextBytes;

@@ -161,6 +161,8 @@ public final class Unicorn {
     public String message(int error) {
         try {
             MemorySegment text = (MemorySegment) strerror.invokeExact(error);
+            // SAFETY: uc_strerror answers a constant string in the library's read-only data, loaded for as long as this
+            // Unicorn is; only read, and 200 bytes only bound the search for its NUL (Unicorn's messages are shorter).
             return text.reinterpret(200).getString(0);
         } catch (Throwable t) {
             return "Unicorn error " + error;
