@@ -23,11 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioGuest;
 import org.lguest.virtio.internal.VirtioPciBus;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
-import org.lguest.virtio.testing.RecordingInterrupts;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.GuardedRam;
+import org.lguest.virtio.testkit.GuestDriver;
+import org.lguest.virtio.testkit.RecordingInterrupts;
 
 class BlockDeviceTest {
     private static final int SECTORS = 2048;

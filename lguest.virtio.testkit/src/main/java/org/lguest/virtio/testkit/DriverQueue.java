@@ -1,8 +1,8 @@
-package org.lguest.virtio.testing;
+package org.lguest.virtio.testkit;
 
-import static org.lguest.virtio.testing.GuestDriver.U16;
-import static org.lguest.virtio.testing.GuestDriver.U32;
-import static org.lguest.virtio.testing.GuestDriver.U64;
+import static org.lguest.virtio.testkit.GuestDriver.U16;
+import static org.lguest.virtio.testkit.GuestDriver.U32;
+import static org.lguest.virtio.testkit.GuestDriver.U64;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
