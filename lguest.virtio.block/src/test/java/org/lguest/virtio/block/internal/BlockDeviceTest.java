@@ -22,19 +22,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioGuest;
-import org.lguest.virtio.internal.VirtioPciBus;
 import org.lguest.virtio.testkit.DriverDevice;
 import org.lguest.virtio.testkit.DriverQueue;
-import org.lguest.virtio.testkit.GuardedRam;
-import org.lguest.virtio.testkit.GuestDriver;
-import org.lguest.virtio.testkit.RecordingInterrupts;
+import org.lguest.virtio.testkit.TestBus;
 
 class BlockDeviceTest {
     private static final int SECTORS = 2048;
     @TempDir
     Path dir;
-    private GuardedRam memory;
-    private VirtioPciBus bus;
+    private TestBus bus;
     private BlockDevice disk;
 
     private DriverDevice open(boolean readOnly) throws IOException {
@@ -47,11 +43,9 @@ class BlockDeviceTest {
                 f.write(ByteBuffer.wrap(new byte[] {0}), 512L * SECTORS - 1);
             }
         }
-        memory = new GuardedRam(4 << 20);
         disk = new BlockDevice("disk0", image, readOnly, "", 4096, 64);
-        bus = new VirtioPciBus(VirtioGuest.of(1, "g", null), memory.guestRam(), new RecordingInterrupts(), 4 << 20, 1,
-            List.of(disk), null);
-        return new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_BLOCK);
+        bus = new TestBus(VirtioGuest.of(1, "g", null), 4 << 20, 1, List.of(disk));
+        return bus.find(Virtio.ID_BLOCK);
     }
 
     @AfterEach
@@ -59,8 +53,6 @@ class BlockDeviceTest {
         if (bus != null) {
             bus.close();
             disk.close();
-            assertEquals(0, memory.changedGuardBytes());
-            memory.close();
         }
     }
 
