@@ -10,10 +10,10 @@ import org.lguest.api.virtio.InterruptSink;
 import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.api.virtio.VirtioGuest;
 import org.lguest.virtio.internal.VirtioPciBus;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.GuardedRam;
+import org.lguest.virtio.testkit.GuestDriver;
 
 /**
  * A guest of the virtio benchmarks (6-8): guarded RAM in a native segment,

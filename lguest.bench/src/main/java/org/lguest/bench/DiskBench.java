@@ -21,7 +21,7 @@ import org.lguest.api.virtio.VirtioGuest;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.virtio.block.internal.BlockDevice;
-import org.lguest.virtio.testing.DriverQueue;
+import org.lguest.virtio.testkit.DriverQueue;
 
 /**
  * Benchmark 6: sequential reads and writes of a disk image in 64 KiB

@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.virtio.net.internal.NetDevice;
 import org.lguest.virtio.net.internal.Switches;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
 
 /**
  * Benchmark 7: Ethernet frames between two guests on the in-JVM switch

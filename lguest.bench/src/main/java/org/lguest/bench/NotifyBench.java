@@ -12,7 +12,7 @@ import org.lguest.api.virtio.DeviceSession;
 import org.lguest.api.virtio.VirtQueue;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioDevice;
-import org.lguest.virtio.testing.DriverQueue;
+import org.lguest.virtio.testkit.DriverQueue;
 
 /**
  * Benchmark 8: from a guest's notification to the device's {@code serve},

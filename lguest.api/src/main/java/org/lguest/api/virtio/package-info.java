@@ -21,6 +21,9 @@
  * 1.2: {@link org.lguest.api.virtio.DeviceFault}, named faults for {@link
  * org.lguest.api.virtio.DeviceContext#fail(DeviceFault, String)} and counted by
  * {@link org.lguest.api.virtio.VirtioBus#faults}.
+ * 1.2: {@link org.lguest.api.virtio.StandaloneBusFactory} and {@link
+ * org.lguest.api.virtio.StandaloneBus}, the real bus for tests without a
+ * framework (the device kit drives it).
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.2.0")

@@ -18,11 +18,11 @@ import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioGuest;
 import org.lguest.virtio.internal.VirtioPciBus;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.EchoDevice;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
-import org.lguest.virtio.testing.RecordingInterrupts;
+import org.lguest.virtio.testkit.EchoDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.GuardedRam;
+import org.lguest.virtio.testkit.GuestDriver;
+import org.lguest.virtio.testkit.RecordingInterrupts;
 
 /** Pending traps from a Host CPU, emulated against a real bus (echo devices at 4 MiB). */
 class TrapEmulatorTest {

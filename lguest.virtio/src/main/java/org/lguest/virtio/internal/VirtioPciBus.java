@@ -14,7 +14,7 @@ import org.lguest.api.device.Eventfd;
 import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.GuestRam;
 import org.lguest.api.virtio.InterruptSink;
-import org.lguest.api.virtio.VirtioBus;
+import org.lguest.api.virtio.StandaloneBus;
 import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.api.virtio.VirtioGuest;
 
@@ -26,7 +26,7 @@ import org.lguest.api.virtio.VirtioGuest;
  * and a memory BAR0 of its own power-of-two size, packed upward from
  * {@code mmioBase} in device order.
  */
-public final class VirtioPciBus implements VirtioBus {
+public final class VirtioPciBus implements StandaloneBus {
     /** Device numbers on bus 0: 5 bits, the host bridge takes the first. */
     static final int MAX_DEVICES = 31;
     private static final int ENABLE = 0x8000_0000;
@@ -304,7 +304,8 @@ public final class VirtioPciBus implements VirtioBus {
     }
 
     /** Detaches a device service that is going away; its slots keep the guests' state. */
-    void detach(VirtioDevice device) {
+    @Override
+    public void detach(VirtioDevice device) {
         for (VirtioFunction f : functions) {
             if (f.device() == device) {
                 f.detach();
@@ -313,7 +314,8 @@ public final class VirtioPciBus implements VirtioBus {
     }
 
     /** Attaches a device service to the slot of the same name, if that slot has none. */
-    boolean attach(VirtioDevice device) {
+    @Override
+    public boolean attach(VirtioDevice device) {
         for (VirtioFunction f : functions) {
             if (f.name.equals(device.name()) && !f.isAttached()) {
                 return f.attach(device);

@@ -21,12 +21,12 @@ import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.api.virtio.VirtioGuest;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.EchoDevice;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
-import org.lguest.virtio.testing.RecordingInterrupts;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.EchoDevice;
+import org.lguest.virtio.testkit.GuardedRam;
+import org.lguest.virtio.testkit.GuestDriver;
+import org.lguest.virtio.testkit.RecordingInterrupts;
 
 /**
  * The bus as a Linux 4.x guest must find it: the host bridge, the header

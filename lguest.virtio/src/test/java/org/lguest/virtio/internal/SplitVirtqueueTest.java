@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.lguest.api.virtio.DescriptorChain;
 import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.Virtio;
-import org.lguest.virtio.testing.GuardedRam;
+import org.lguest.virtio.testkit.GuardedRam;
 
 class SplitVirtqueueTest {
     private static final long RAM = 1 << 20;

@@ -19,12 +19,12 @@ import org.junit.jupiter.api.Test;
 import org.lguest.api.virtio.DescriptorChain;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioGuest;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.EchoDevice;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
-import org.lguest.virtio.testing.RecordingInterrupts;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.EchoDevice;
+import org.lguest.virtio.testkit.GuardedRam;
+import org.lguest.virtio.testkit.GuestDriver;
+import org.lguest.virtio.testkit.RecordingInterrupts;
 
 /**
  * Random and malformed descriptor chains, as a hostile guest would write

@@ -28,19 +28,15 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioGuest;
-import org.lguest.virtio.internal.VirtioPciBus;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
-import org.lguest.virtio.testing.RecordingInterrupts;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.TestBus;
 
 class BlockDeviceTest {
     private static final int SECTORS = 2048;
     @TempDir
     Path dir;
-    private GuardedRam memory;
-    private VirtioPciBus bus;
+    private TestBus bus;
     private BlockDevice disk;
 
     private DriverDevice open(boolean readOnly) throws IOException {
@@ -58,14 +54,12 @@ class BlockDeviceTest {
                 f.write(ByteBuffer.wrap(new byte[] {0}), 512L * SECTORS - 1);
             }
         }
-        memory = new GuardedRam(4 << 20);
         disk = failing == null ? new BlockDevice("disk0", image, readOnly, "", 4096, 64)
             : new BlockDevice("disk0", image, readOnly, "", 4096, 64, (path, ro) -> failing[0] = new FailingChannel(
                 FileChannel.open(path, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)),
                 () -> 0);
-        bus = new VirtioPciBus(VirtioGuest.of(1, "g", null), memory.guestRam(), new RecordingInterrupts(), 4 << 20, 1,
-            List.of(disk), null);
-        return new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_BLOCK);
+        bus = new TestBus(VirtioGuest.of(1, "g", null), 4 << 20, 1, List.of(disk));
+        return bus.find(Virtio.ID_BLOCK);
     }
 
     @AfterEach
@@ -73,8 +67,6 @@ class BlockDeviceTest {
         if (bus != null) {
             bus.close();
             disk.close();
-            assertEquals(0, memory.changedGuardBytes());
-            memory.close();
         }
     }
 
@@ -148,8 +140,8 @@ class BlockDeviceTest {
             Thread.onSpinWait();
         }
         assertTrue(dev.broken());
-        assertTrue(bus.slots().get(0).broken().startsWith("REQUEST: request "), bus.slots().get(0).broken());
-        assertEquals(Map.of(DeviceFault.REQUEST, 1L), bus.faults(bus.slots().get(0).slot()));
+        assertTrue(bus.slot("disk0").broken().startsWith("REQUEST: request "), bus.slot("disk0").broken());
+        assertEquals(Map.of(DeviceFault.REQUEST, 1L), bus.bus().faults(bus.slot("disk0").slot()));
         assertEquals(0, disk.ioErrors(), "the guest's mistakes are not the image's errors");
         q = dev.start(dev.deviceFeatures(), 0)[0];
         assertEquals(BlockDevice.S_OK, BlockRequests.flush(q));
@@ -211,9 +203,9 @@ class BlockDeviceTest {
             Thread.onSpinWait();
         }
         assertTrue(dev.broken(), "then the device breaks: the image will never answer again");
-        String why = bus.slots().get(0).broken();
+        String why = bus.slot("disk0").broken();
         assertTrue(why.startsWith("BACKEND_LOST: the disk image ") && why.contains("was closed under the device"), why);
-        assertEquals(Map.of(DeviceFault.BACKEND_LOST, 1L), bus.faults(bus.slots().get(0).slot()));
+        assertEquals(Map.of(DeviceFault.BACKEND_LOST, 1L), bus.bus().faults(bus.slot("disk0").slot()));
         assertEquals(1, disk.ioErrors());
     }
 

@@ -7,7 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.lguest.virtio.testing.DriverQueue;
+import org.lguest.virtio.testkit.DriverQueue;
 
 /** Block requests as a guest's driver builds them. */
 final class BlockRequests {

@@ -5,12 +5,9 @@ import java.util.List;
 
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioGuest;
-import org.lguest.virtio.internal.VirtioPciBus;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
-import org.lguest.virtio.testing.RecordingInterrupts;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.TestBus;
 
 /**
  * Run in its own JVM by {@link BlockDurabilityTest}: a guest writes and
@@ -23,11 +20,9 @@ public final class FlushingGuest {
     public static void main(String[] args) throws Exception {
         Path image = Path.of(args[0]);
         int seed = Integer.parseInt(args[1]);
-        GuardedRam memory = new GuardedRam(2 << 20);
         BlockDevice disk = new BlockDevice("disk", image, false, "", 512, 16);
-        VirtioPciBus bus = new VirtioPciBus(VirtioGuest.of(1, "g", null), memory.guestRam(), new RecordingInterrupts(),
-            2 << 20, 1, List.of(disk), null);
-        DriverDevice dev = new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_BLOCK);
+        TestBus bus = new TestBus(VirtioGuest.of(1, "g", null), 2 << 20, 1, List.of(disk));
+        DriverDevice dev = bus.find(Virtio.ID_BLOCK);
         DriverQueue q = dev.start(dev.deviceFeatures(), 0)[0];
         for (int s = 0; s < 16; s++) {
             if (BlockRequests.write(q, 64 + 8L * s, BlockRequests.pattern(4096, seed + s)) != BlockDevice.S_OK) {

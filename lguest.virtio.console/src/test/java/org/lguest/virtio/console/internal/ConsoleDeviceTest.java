@@ -15,40 +15,37 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioGuest;
-import org.lguest.virtio.internal.VirtioPciBus;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
-import org.lguest.virtio.testing.RecordingInterrupts;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.RecordingInterrupts;
+import org.lguest.virtio.testkit.TestBus;
 
 class ConsoleDeviceTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private GuardedRam memory;
     private ByteArrayOutputStream output;
     private SubmissionPublisher<byte[]> input;
     private RecordingInterrupts irqs;
-    private VirtioPciBus bus;
+    private TestBus testBus;
+    private VirtioBus bus;
     private DriverDevice dev;
 
     @BeforeEach
     void setUp() {
-        memory = new GuardedRam(2 << 20);
         output = new ByteArrayOutputStream();
         input = new SubmissionPublisher<>();
-        irqs = new RecordingInterrupts();
-        bus = new VirtioPciBus(new VirtioGuest(3, "demo", output, input), memory.guestRam(), irqs, 2 << 20, 1,
-            List.of(new ConsoleDevice("console", 16, true, 64)), null);
-        dev = new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_CONSOLE);
+        testBus = new TestBus(new VirtioGuest(3, "demo", output, input), 2 << 20, 1,
+            List.of(new ConsoleDevice("console", 16, true, 64)));
+        irqs = testBus.interrupts();
+        bus = testBus.bus();
+        dev = testBus.find(Virtio.ID_CONSOLE);
     }
 
     @AfterEach
     void tearDown() {
-        bus.close();
         input.close();
-        assertEquals(0, memory.changedGuardBytes());
-        memory.close();
+        testBus.close();
     }
 
     private String output() {

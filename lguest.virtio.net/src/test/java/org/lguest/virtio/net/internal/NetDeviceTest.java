@@ -21,12 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioDevice;
 import org.lguest.api.virtio.VirtioGuest;
-import org.lguest.virtio.internal.VirtioPciBus;
-import org.lguest.virtio.testing.DriverDevice;
-import org.lguest.virtio.testing.DriverQueue;
-import org.lguest.virtio.testing.GuardedRam;
-import org.lguest.virtio.testing.GuestDriver;
-import org.lguest.virtio.testing.RecordingInterrupts;
+import org.lguest.virtio.testkit.DriverDevice;
+import org.lguest.virtio.testkit.DriverQueue;
+import org.lguest.virtio.testkit.RecordingInterrupts;
+import org.lguest.virtio.testkit.TestBus;
 
 class NetDeviceTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
@@ -39,18 +37,13 @@ class NetDeviceTest {
         final DriverQueue rx;
         final DriverQueue tx;
         final byte[] mac = new byte[6];
-        final RecordingInterrupts irqs = new RecordingInterrupts();
+        final RecordingInterrupts irqs;
 
         Guest(int id, VirtioDevice card) {
-            GuardedRam memory = new GuardedRam(4 << 20);
-            VirtioPciBus bus = new VirtioPciBus(VirtioGuest.of(id, "guest" + id, null), memory.guestRam(), irqs, 4 << 20, 1,
-                List.of(card), null);
-            open.add(() -> {
-                bus.close();
-                assertEquals(0, memory.changedGuardBytes());
-                memory.close();
-            });
-            dev = new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_NET);
+            TestBus bus = new TestBus(VirtioGuest.of(id, "guest" + id, null), 4 << 20, 1, List.of(card));
+            open.add(bus::close);
+            irqs = bus.interrupts();
+            dev = bus.find(Virtio.ID_NET);
             assertEquals(0x1041, dev.function().deviceId());
             long features = dev.deviceFeatures();
             assertTrue((features & Virtio.bit(NetDevice.F_MAC)) != 0);
@@ -172,19 +165,14 @@ class NetDeviceTest {
         try (DatagramChannel squatter = DatagramChannel.open()) {
             squatter.bind(new InetSocketAddress("127.0.0.1", 0));
             int taken = ((InetSocketAddress) squatter.getLocalAddress()).getPort();
-            GuardedRam memory = new GuardedRam(4 << 20);
-            VirtioPciBus bus = new VirtioPciBus(VirtioGuest.of(1, "g", null), memory.guestRam(), new RecordingInterrupts(),
-                4 << 20, 1, List.of(new NetDevice(new NetDevice.Settings("n", null, NetDevice.Backend.UDP, "", taken, 9, 64, 16),
-                    new Switches())), null);
-            try {
-                DriverDevice dev = new GuestDriver(bus, memory.guestRam()).find(Virtio.ID_NET);
+            try (TestBus bus = new TestBus(VirtioGuest.of(1, "g", null), 4 << 20, 1,
+                    List.of(new NetDevice(new NetDevice.Settings("n", null, NetDevice.Backend.UDP, "", taken, 9, 64, 16),
+                        new Switches())))) {
+                DriverDevice dev = bus.find(Virtio.ID_NET);
                 dev.start(dev.deviceFeatures(), 0);
                 assertTrue(dev.broken());
-                assertTrue(bus.slots().getFirst().broken().startsWith("BACKEND_LOST: the network card has no link"),
-                    bus.slots().getFirst().broken());
-            } finally {
-                bus.close();
-                memory.close();
+                assertTrue(bus.slot("n").broken().startsWith("BACKEND_LOST: the network card has no link"),
+                    bus.slot("n").broken());
             }
         }
     }

@@ -1,4 +1,4 @@
-package org.lguest.virtio.testing;
+package org.lguest.virtio.testkit;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicIntegerArray;

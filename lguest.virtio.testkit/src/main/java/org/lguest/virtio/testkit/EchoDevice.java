@@ -1,4 +1,4 @@
-package org.lguest.virtio.testing;
+package org.lguest.virtio.testkit;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,4 @@
-package org.lguest.virtio.testing;
+package org.lguest.virtio.testkit;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,4 +1,4 @@
-package org.lguest.virtio.testing;
+package org.lguest.virtio.testkit;
 
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.virtio.Virtio;

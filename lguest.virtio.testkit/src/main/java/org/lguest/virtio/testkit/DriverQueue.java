@@ -1,8 +1,8 @@
-package org.lguest.virtio.testing;
+package org.lguest.virtio.testkit;
 
-import static org.lguest.virtio.testing.GuestDriver.U16;
-import static org.lguest.virtio.testing.GuestDriver.U32;
-import static org.lguest.virtio.testing.GuestDriver.U64;
+import static org.lguest.virtio.testkit.GuestDriver.U16;
+import static org.lguest.virtio.testkit.GuestDriver.U32;
+import static org.lguest.virtio.testkit.GuestDriver.U64;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -118,43 +118,37 @@ public final class DriverQueue {
         for (int i = 0; i < count; i++) {
             ids[i] = free.poll();
         }
-        List<long[]> writable = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            long address;
-            int length;
-            int flags;
-            if (i < readable.size()) {
-                byte[] bytes = readable.get(i);
-                length = bytes.length;
-                address = buffer(length);
-                MemorySegment.copy(bytes, 0, ram, ValueLayout.JAVA_BYTE, address, length);
-                flags = 0;
-            } else {
-                length = writableSizes.get(i - readable.size());
-                address = buffer(length);
-                ram.asSlice(address, length).fill((byte) 0);
-                flags = Virtio.DESC_F_WRITE;
-                writable.add(new long[] {address, length});
-            }
-            if (i + 1 < count) {
-                flags |= Virtio.DESC_F_NEXT;
-            }
-            writeDescriptor(desc, ids[i], address, length, flags, i + 1 < count ? ids[i + 1] : 0);
-        }
-        Request request = new Request(ids[0], writable);
-        inFlight.put(ids[0], request);
-        chainIds.put(ids[0], ids);
-        offer(ids[0]);
-        return request;
+        List<long[]> writable = writeChain(desc, ids, readable, writableSizes);
+        return track(ids[0], ids, writable);
     }
 
     /** As {@link #add}, but through one indirect table (one descriptor of the ring). */
     public Request addIndirect(List<byte[]> readable, List<Integer> writableSizes) {
         int count = readable.size() + writableSizes.size();
+        if (count == 0 || free.isEmpty()) {
+            throw new IllegalStateException("no room for an indirect chain of " + count + " in queue " + index);
+        }
         int id = free.poll();
         long table = buffer(16L * count);
-        List<long[]> writable = new ArrayList<>();
+        int[] entries = new int[count];
         for (int i = 0; i < count; i++) {
+            entries[i] = i;
+        }
+        List<long[]> writable = writeChain(table, entries, readable, writableSizes);
+        writeDescriptor(desc, id, table, 16 * count, Virtio.DESC_F_INDIRECT, 0);
+        return track(id, new int[] {id}, writable);
+    }
+
+    /**
+     * Writes a chain into descriptor {@code table} at {@code entries}, in order,
+     * with buffers from the data area: the readable ones holding {@code
+     * readable}, then zeroed writable ones of {@code writableSizes}.
+     *
+     * @return each writable buffer's address and length
+     */
+    private List<long[]> writeChain(long table, int[] entries, List<byte[]> readable, List<Integer> writableSizes) {
+        List<long[]> writable = new ArrayList<>();
+        for (int i = 0; i < entries.length; i++) {
             long address;
             int length;
             int flags;
@@ -171,16 +165,19 @@ public final class DriverQueue {
                 flags = Virtio.DESC_F_WRITE;
                 writable.add(new long[] {address, length});
             }
-            if (i + 1 < count) {
-                flags |= Virtio.DESC_F_NEXT;
-            }
-            writeDescriptor(table, i, address, length, flags, i + 1);
+            boolean more = i + 1 < entries.length;
+            writeDescriptor(table, entries[i], address, length, more ? flags | Virtio.DESC_F_NEXT : flags,
+                more ? entries[i + 1] : 0);
         }
-        writeDescriptor(desc, id, table, 16 * count, Virtio.DESC_F_INDIRECT, 0);
-        Request request = new Request(id, writable);
-        inFlight.put(id, request);
-        chainIds.put(id, new int[] {id});
-        offer(id);
+        return writable;
+    }
+
+    /** Remembers a chain until the device returns it, and offers its head. */
+    private Request track(int head, int[] ids, List<long[]> writable) {
+        Request request = new Request(head, writable);
+        inFlight.put(head, request);
+        chainIds.put(head, ids);
+        offer(head);
         return request;
     }
 
