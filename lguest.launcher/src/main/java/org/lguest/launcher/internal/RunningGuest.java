@@ -59,10 +59,16 @@ final class RunningGuest implements Guest {
     private static final int FIRST_DEVICE_IRQ = 1;
     /** lguest's gap between the end of RAM and the first BAR. */
     private static final long BAR_GAP = 1 << 20;
+    /** How long ending a guest waits for its CPU thread to leave the Host. */
+    private static final long END_WAIT_SECONDS = 10;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final int id;
     private final String image;
+    private final String name;
+    /** The Host and the platform it runs on, to tell which guests end when one goes. */
+    private final LguestDevice host;
+    private final VirtioBusFactory platform;
     private final long memoryBytes;
     private final OutputStream console;
     private final ConsoleTail tail;
@@ -91,11 +97,17 @@ final class RunningGuest implements Guest {
     private final VirtioBus bus;
     private final TrapEmulator traps;
 
-    /** @param virtio the platform that builds the guest's bus, or null for a guest without devices */
-    RunningGuest(int id, String image, BootPlan boot, OutputStream console, LguestDevice device,
+    /**
+     * @param name what the guest is called, which its devices' configurations name
+     * @param virtio the platform that builds the guest's bus, or null for a guest without devices
+     */
+    RunningGuest(int id, String image, String name, BootPlan boot, OutputStream console, LguestDevice device,
             VirtioBusFactory virtio) throws LaunchException {
         this.id = id;
         this.image = image;
+        this.name = name;
+        this.host = device;
+        this.platform = virtio;
         this.memoryBytes = boot.memoryBytes();
         this.console = tail = new ConsoleTail(console);
         try {
@@ -143,7 +155,7 @@ final class RunningGuest implements Guest {
      */
     private VirtioBus createBus(VirtioBusFactory factory) throws LaunchException {
         try {
-            return factory.create(new VirtioGuest(id, image, console, consoleInput), new GuestRam(ram, memoryBytes),
+            return factory.create(new VirtioGuest(id, name, console, consoleInput), new GuestRam(ram, memoryBytes),
                 irq -> Words.write(file, CPU, Lhreq.IRQ, irq), memoryBytes + BAR_GAP, FIRST_DEVICE_IRQ);
         } catch (IllegalArgumentException e) {
             throw new LaunchException("the guest's virtio devices do not fit: " + e.getMessage() + "; configure fewer devices", e);
@@ -323,7 +335,11 @@ final class RunningGuest implements Guest {
             finish(State.KILLED, String.format("Bad NOTIFY %#x: not in guest memory", address));
             return;
         }
-        byte[] text = earlyConsoleText(ram, address);
+        say(earlyConsoleText(ram, address));
+    }
+
+    /** Writes to the guest's console, from any thread (the console takes whole writes). */
+    private void say(byte[] text) {
         try {
             console.write(text);
             console.flush();
@@ -388,8 +404,18 @@ final class RunningGuest implements Guest {
     }
 
     @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
     public State state() {
         return state.get();
+    }
+
+    /** Whether the guest runs on {@code service} (its Host or its virtio platform). */
+    boolean runsOn(Object service) {
+        return service != null && (service == host || service == platform);
     }
 
     /** Guest RAM the host has backed so far (pages touched), for admission control. */
@@ -475,6 +501,31 @@ final class RunningGuest implements Guest {
         cpuThread.interrupt();
         if (!cpuThread.isAlive()) {
             finish(State.STOPPED, stopReason);
+        }
+    }
+
+    /**
+     * Ends the guest because something it runs on went away: the reason goes
+     * on its console, as the last line, and becomes its outcome's.
+     */
+    void end(String reason) {
+        if (stopReason != null || outcome.isDone()) {
+            return;
+        }
+        stopReason = reason;
+        say(("\nended: " + reason + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        stop();
+    }
+
+    /** Waits (a bounded time) until the guest has ended: its bus closed, its file with the Host closed. */
+    void awaitEnd() {
+        try {
+            outcome.get(END_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            System.getLogger(RunningGuest.class.getName()).log(System.Logger.Level.WARNING,
+                "guest " + id + " did not end within " + END_WAIT_SECONDS + " s: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -102,7 +102,7 @@ public class VirtioPlatform implements VirtioBusFactory {
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
-        policyOption = ReferencePolicyOption.GREEDY)
+        policyOption = ReferencePolicyOption.GREEDY, updated = "updateDevice")
     void addDevice(VirtioDevice device, Map<String, Object> properties) {
         synchronized (lock) {
             Registered r = register(device, properties);
@@ -110,6 +110,15 @@ public class VirtioPlatform implements VirtioBusFactory {
                 if (offered(r, bus.guest().name(), Integer.toString(bus.guest().id()))) {
                     attachArrival(bus, r);
                 }
+            }
+        }
+    }
+
+    /** New properties (say, another guest list or ranking) count for buses built from now on. */
+    void updateDevice(VirtioDevice device, Map<String, Object> properties) {
+        synchronized (lock) {
+            if (registered.containsKey(device)) {
+                register(device, properties);
             }
         }
     }
