@@ -8,6 +8,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import javax.inject.Inject;
@@ -19,11 +21,15 @@ import org.junit.runner.RunWith;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
 import org.lguest.api.guest.LaunchOptions;
+import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioBus;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 
 /** The lguest: Gogo commands against real guests. */
 @RunWith(PaxExam.class)
@@ -35,6 +41,9 @@ public class ShellCommandsIT {
 
     @Inject
     private GuestManager launcher;
+
+    @Inject
+    private BundleContext context;
 
     @Configuration
     public Option[] config() {
@@ -112,6 +121,47 @@ public class ShellCommandsIT {
         } finally {
             Files.deleteIfExists(disk);
         }
+    }
+
+    @Test
+    public void twoNamedGuestsOfOneImageHaveADiskEach() throws Exception {
+        Path small = Files.createTempFile("lguest-itest-alice-", ".img");
+        Path large = Files.createTempFile("lguest-itest-bob-", ".img");
+        try {
+            Files.write(small, new byte[64 * 1024]);
+            Files.write(large, new byte[128 * 1024]);
+            String alice = execute("lguest:launch halt-irq --name alice --disk " + small);
+            String bob = execute("lguest:launch halt-irq --name bob --disk " + large);
+            assertTrue(alice, alice.matches("guest \\d+ started: halt-irq as alice"));
+            assertTrue(bob, bob.matches("guest \\d+ started: halt-irq as bob"));
+            int aliceId = Integer.parseInt(alice.split(" ")[1]);
+            int bobId = Integer.parseInt(bob.split(" ")[1]);
+            try {
+                assertEquals("alice", launcher.guest(aliceId).orElseThrow().name());
+                assertEquals("each sees its own disk: 64 KiB", 128, diskSectors(aliceId));
+                assertEquals("and 128 KiB", 256, diskSectors(bobId));
+                String list = execute("lguest:list");
+                assertTrue(list, list.contains(" alice ") && list.contains(" bob "));
+            } finally {
+                execute("lguest:stop " + aliceId);
+                execute("lguest:stop " + bobId);
+            }
+        } finally {
+            Files.deleteIfExists(small);
+            Files.deleteIfExists(large);
+        }
+    }
+
+    /** The capacity the guest's one disk offers, read as its driver would from the device configuration. */
+    private long diskSectors(int id) throws Exception {
+        Collection<ServiceReference<VirtioBus>> references = context.getServiceReferences(VirtioBus.class,
+            "(lguest.guest.id=" + id + ")");
+        assertEquals(1, references.size());
+        VirtioBus bus = context.getService(references.iterator().next());
+        List<VirtioBus.Slot> disks = bus.slots().stream().filter(slot -> slot.type() == Virtio.ID_BLOCK).toList();
+        assertEquals(bus.slots().toString(), 1, disks.size());
+        // Device-specific configuration starts 60 bytes into BAR0; capacity (in sectors) is its first field.
+        return bus.mmioRead(disks.getFirst().bar0() + 60, 8);
     }
 
     @Test(expected = Exception.class)

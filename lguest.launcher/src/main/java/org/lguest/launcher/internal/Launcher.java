@@ -111,7 +111,7 @@ public class Launcher implements GuestManager {
                 device = null;
             }
         }
-        endGuests(g -> g.runsOn(host), gone(host, "lguest.device"));
+        endGuests(g -> g.runsOn(host), gone(context, host, "lguest.device"));
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -129,7 +129,7 @@ public class Launcher implements GuestManager {
                 virtio = null;
             }
         }
-        endGuests(g -> g.runsOn(platform), gone(platform, "lguest.virtio"));
+        endGuests(g -> g.runsOn(platform), gone(context, platform, "lguest.virtio"));
     }
 
     @Deactivate
@@ -142,11 +142,15 @@ public class Launcher implements GuestManager {
     }
 
     /**
-     * Why a service's going ends guests: its bundle stopping, as a rule.
+     * Why a service's going ends guests: its bundle stopping, as a rule, or the whole framework.
      *
      * @param what the bundle that usually provides it, for when its own cannot be found
      */
-    private static String gone(Object service, String what) {
+    private static String gone(BundleContext context, Object service, String what) {
+        Bundle framework = context == null ? null : context.getBundle(0);
+        if (framework != null && framework.getState() == Bundle.STOPPING) {
+            return "the OSGi framework is stopping";
+        }
         Bundle bundle = FrameworkUtil.getBundle(service.getClass());
         if (bundle == null) {
             return what + " went away";
