@@ -1,5 +1,6 @@
 package org.lguest.itest;
 
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.lguest.api.virtio.DescriptorChain;
@@ -55,7 +56,7 @@ final class StandInDevice implements VirtioDevice {
                     for (int i = 0; i < bytes.length; i++) {
                         bytes[i] = next++;
                     }
-                    q.complete(chain, (int) chain.write(0, java.lang.foreign.MemorySegment.ofArray(bytes)));
+                    q.complete(chain, (int) chain.write(0, MemorySegment.ofArray(bytes)));
                 }
             }
 

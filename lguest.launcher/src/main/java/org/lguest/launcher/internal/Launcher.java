@@ -62,6 +62,9 @@ public class Launcher implements GuestManager {
 
     /** How long a launch waits for the Host and the virtio platform, e.g. while the framework starts. */
     private static final long BIND_WAIT_MILLIS = 10_000;
+    /** SCR's deactivation reasons (ComponentConstants) for a changed or deleted configuration. */
+    private static final int CONFIGURATION_MODIFIED = 3;
+    private static final int CONFIGURATION_DELETED = 4;
 
     /** Guards the two services below; launches wait on it for them. */
     private final Object services = new Object();
@@ -78,16 +81,17 @@ public class Launcher implements GuestManager {
 
     @Activate
     public Launcher(BundleContext context, Config config) {
-        this.devicesWanted = true;
-        this.context = context;
-        this.config = config;
-        this.catalog = new ImageCatalog(context);
-        catalog.open();
+        this(null, null, true, context, config);
     }
 
     /** Outside the framework. @param virtio the platform that builds each guest's bus; null for guests without devices */
     public Launcher(LguestDevice device, VirtioBusFactory virtio, BundleContext context, Config config) {
-        this.devicesWanted = virtio != null;
+        this(device, virtio, virtio != null, context, config);
+    }
+
+    private Launcher(LguestDevice device, VirtioBusFactory virtio, boolean devicesWanted, BundleContext context,
+            Config config) {
+        this.devicesWanted = devicesWanted;
         this.device = device;
         this.virtio = virtio;
         this.context = context;
@@ -133,10 +137,17 @@ public class Launcher implements GuestManager {
     }
 
     @Deactivate
+    void deactivate(int reason) {
+        shutDown(reason == CONFIGURATION_MODIFIED || reason == CONFIGURATION_DELETED
+            ? "the Launcher's configuration changed" : gone(context, this, "lguest.launcher"));
+    }
+
+    /** Outside the framework. */
     void deactivate() {
-        Bundle own = context.getBundle();
-        String why = own != null && own.getState() == Bundle.STOPPING ? own.getSymbolicName() + " stopped"
-            : "the Launcher stopped";
+        shutDown("the Launcher stopped");
+    }
+
+    private void shutDown(String why) {
         endGuests(g -> true, why);
         catalog.close();
     }

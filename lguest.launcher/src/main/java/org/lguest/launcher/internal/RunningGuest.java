@@ -513,7 +513,7 @@ final class RunningGuest implements Guest {
             return;
         }
         stopReason = reason;
-        say(("\nended: " + reason + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        say(("\nended: " + reason + "\n").getBytes(StandardCharsets.UTF_8));
         stop();
     }
 
