@@ -4,10 +4,8 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Collection;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +19,6 @@ import java.util.logging.Logger;
 import javax.inject.Inject;
 
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.lguest.api.guest.Guest;
@@ -39,7 +36,6 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 
 /**
@@ -171,12 +167,8 @@ public class HotSwapIT {
             new Hashtable<>(Map.of(VirtioDevice.GUESTS, "*", "service.ranking", ranking)));
     }
 
-    /** The guest's bus as the Launcher publishes it while the guest runs. */
     private List<VirtioBus.Slot> slots(Guest guest) throws Exception {
-        Collection<ServiceReference<VirtioBus>> references = context.getServiceReferences(VirtioBus.class,
-            "(lguest.guest.id=" + guest.id() + ")");
-        assertEquals(1, references.size());
-        return context.getService(references.iterator().next()).slots();
+        return InFramework.bus(context, guest.id()).slots();
     }
 
     private List<String> names(Guest guest) throws Exception {
@@ -184,14 +176,7 @@ public class HotSwapIT {
     }
 
     private String execute(String line) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
-        CommandSession session = commands.createSession(System.in, print, print);
-        try {
-            return String.valueOf(session.execute(line));
-        } finally {
-            session.close();
-        }
+        return InFramework.execute(commands, line);
     }
 
     @Test

@@ -3,19 +3,14 @@ package org.lguest.itest;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import javax.inject.Inject;
 
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.lguest.api.guest.Guest;
@@ -29,7 +24,6 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.ServiceReference;
 
 /** The lguest: Gogo commands against real guests. */
 @RunWith(PaxExam.class)
@@ -154,10 +148,7 @@ public class ShellCommandsIT {
 
     /** The capacity the guest's one disk offers, read as its driver would from the device configuration. */
     private long diskSectors(int id) throws Exception {
-        Collection<ServiceReference<VirtioBus>> references = context.getServiceReferences(VirtioBus.class,
-            "(lguest.guest.id=" + id + ")");
-        assertEquals(1, references.size());
-        VirtioBus bus = context.getService(references.iterator().next());
+        VirtioBus bus = InFramework.bus(context, id);
         List<VirtioBus.Slot> disks = bus.slots().stream().filter(slot -> slot.type() == Virtio.ID_BLOCK).toList();
         assertEquals(bus.slots().toString(), 1, disks.size());
         // Device-specific configuration starts 60 bytes into BAR0; capacity (in sectors) is its first field.
@@ -176,13 +167,6 @@ public class ShellCommandsIT {
     }
 
     private String execute(String line) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
-        CommandSession session = commands.createSession(System.in, print, print);
-        try {
-            return String.valueOf(session.execute(line));
-        } finally {
-            session.close();
-        }
+        return InFramework.execute(commands, line);
     }
 }
