@@ -162,6 +162,19 @@ public class HotSwapIT {
         assertTrue(second.toString(StandardCharsets.UTF_8).endsWith("\nended: lguest.device stopped\n"));
     }
 
+    @Test
+    public void stoppingTheLauncherEndsItsGuestsWithTheReason() throws Exception {
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        Guest guest = launcher.launch(new LaunchOptions("halt-irq", 32, console));
+        awaitLine(console, "halt-irq: halting until irq 5");
+        bundle("lguest.launcher").stop();
+        Guest.Outcome outcome = guest.outcome().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        assertEquals(Guest.State.STOPPED, outcome.state());
+        assertEquals("lguest.launcher stopped", outcome.reason());
+        assertTrue(console.toString(StandardCharsets.UTF_8),
+            console.toString(StandardCharsets.UTF_8).endsWith("\nended: lguest.launcher stopped\n"));
+    }
+
     private void register(VirtioDevice device, int ranking) {
         context.registerService(VirtioDevice.class, device,
             new Hashtable<>(Map.of(VirtioDevice.GUESTS, "*", "service.ranking", ranking)));
