@@ -45,7 +45,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @Designate(ocd = VirtioPlatform.Config.class)
 public class VirtioPlatform implements VirtioBusFactory {
     static final String PID = "org.lguest.virtio";
-    /** The devices every guest gets when nothing is configured. */
+    /** The devices every guest gets when nothing is configured: {@link Config#default_devices()}'s default. */
     static final Set<String> DEFAULT_DEVICES = Set.of("console", "rng");
     private static final System.Logger LOG = System.getLogger(VirtioPlatform.class.getName());
 
@@ -82,6 +82,7 @@ public class VirtioPlatform implements VirtioBusFactory {
     private final Map<VirtioDevice, Registered> registered = new LinkedHashMap<>();
     // Under lock.
     private final List<VirtioPciBus> buses = new ArrayList<>();
+    /** Ids for services that come without one (outside a framework): past any framework's, in order of arrival. */
     private final AtomicLong arrivals = new AtomicLong(Long.MAX_VALUE / 2);
     private final LongAdder refusals = new LongAdder();
     /** Written by SCR's activate and modified, read by any thread building a bus. */
