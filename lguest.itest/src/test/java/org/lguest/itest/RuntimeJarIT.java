@@ -85,6 +85,32 @@ class RuntimeJarIT {
         assertTrue(result.out.matches("(?s).*demo: summary: .* [1-9]\\d* timer ticks?; interrupts: console [1-9].*"), result.toString());
     }
 
+    /**
+     * Issue 12's "done": a device bundle dropped into deploy/ is used by the
+     * demo only when configuration says so. Its counter-rng fills buffers with
+     * 00 01 02 ...; the demo reads the first entropy device on its bus, which,
+     * once configured, is counter-rng (by name, before rng).
+     */
+    @Test
+    void aDroppedInDeviceIsUsedOnlyWhenConfigured() throws Exception {
+        Path deploy = Files.createTempDirectory("lguest-deploy");
+        Path etc = Files.createTempDirectory("lguest-etc");
+        Bundles.writeDevice(deploy.resolve("counter-rng.jar"), "itest.counter.rng");
+        String folders = "-Dfelix.fileinstall.dir=" + deploy + "," + etc;
+        String counting = "demo: rng: 000102030405060708090a0b0c0d0e0f\n";
+
+        Result installed = run(folders, "-Dlguest.run=demo");
+        assertEquals(0, installed.status, installed.toString());
+        assertTrue(installed.out.contains("4 virtio functions"), installed.toString());
+        assertFalse(installed.out.contains(counting), installed.toString());
+
+        Files.writeString(etc.resolve("org.lguest.virtio.cfg"), "default.devices = console,rng,counter-rng\n");
+        Result configured = run(folders, "-Dlguest.run=demo");
+        assertEquals(0, configured.status, configured.toString());
+        assertTrue(configured.out.contains("5 virtio functions"), configured.toString());
+        assertTrue(configured.out.contains(counting), configured.toString());
+    }
+
     /** Without a terminal, standard input reaches the guest's virtio console as it comes. */
     @Test
     void runForwardsStandardInputToTheGuestsConsole() throws Exception {

@@ -3,27 +3,27 @@ package org.lguest.itest;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import javax.inject.Inject;
 
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
 import org.lguest.api.guest.LaunchOptions;
+import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.VirtioBus;
 import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.BundleContext;
 
 /** The lguest: Gogo commands against real guests. */
 @RunWith(PaxExam.class)
@@ -35,6 +35,9 @@ public class ShellCommandsIT {
 
     @Inject
     private GuestManager launcher;
+
+    @Inject
+    private BundleContext context;
 
     @Configuration
     public Option[] config() {
@@ -114,6 +117,44 @@ public class ShellCommandsIT {
         }
     }
 
+    @Test
+    public void twoNamedGuestsOfOneImageHaveADiskEach() throws Exception {
+        Path small = Files.createTempFile("lguest-itest-alice-", ".img");
+        Path large = Files.createTempFile("lguest-itest-bob-", ".img");
+        try {
+            Files.write(small, new byte[64 * 1024]);
+            Files.write(large, new byte[128 * 1024]);
+            String alice = execute("lguest:launch halt-irq --name alice --disk " + small);
+            String bob = execute("lguest:launch halt-irq --name bob --disk " + large);
+            assertTrue(alice, alice.matches("guest \\d+ started: halt-irq as alice"));
+            assertTrue(bob, bob.matches("guest \\d+ started: halt-irq as bob"));
+            int aliceId = Integer.parseInt(alice.split(" ")[1]);
+            int bobId = Integer.parseInt(bob.split(" ")[1]);
+            try {
+                assertEquals("alice", launcher.guest(aliceId).orElseThrow().name());
+                assertEquals("each sees its own disk: 64 KiB", 128, diskSectors(aliceId));
+                assertEquals("and 128 KiB", 256, diskSectors(bobId));
+                String list = execute("lguest:list");
+                assertTrue(list, list.contains(" alice ") && list.contains(" bob "));
+            } finally {
+                execute("lguest:stop " + aliceId);
+                execute("lguest:stop " + bobId);
+            }
+        } finally {
+            Files.deleteIfExists(small);
+            Files.deleteIfExists(large);
+        }
+    }
+
+    /** The capacity the guest's one disk offers, read as its driver would from the device configuration. */
+    private long diskSectors(int id) throws Exception {
+        VirtioBus bus = InFramework.bus(context, id);
+        List<VirtioBus.Slot> disks = bus.slots().stream().filter(slot -> slot.type() == Virtio.ID_BLOCK).toList();
+        assertEquals(bus.slots().toString(), 1, disks.size());
+        // Device-specific configuration starts 60 bytes into BAR0; capacity (in sectors) is its first field.
+        return bus.mmioRead(disks.getFirst().bar0() + 60, 8);
+    }
+
     @Test(expected = Exception.class)
     public void anIrqPastTheLimitIsRefused() throws Exception {
         String started = execute("lguest:launch halt-irq");
@@ -126,13 +167,6 @@ public class ShellCommandsIT {
     }
 
     private String execute(String line) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
-        CommandSession session = commands.createSession(System.in, print, print);
-        try {
-            return String.valueOf(session.execute(line));
-        } finally {
-            session.close();
-        }
+        return InFramework.execute(commands, line);
     }
 }

@@ -16,6 +16,16 @@ public interface Guest {
     /** The image it was booted from: a bundled name or a file path. */
     String image();
 
+    /**
+     * Its name ({@link LaunchOptions#name()}), which its devices' configurations name; the image when the
+     * implementation keeps none.
+     *
+     * @since 1.4
+     */
+    default String name() {
+        return image();
+    }
+
     State state();
 
     /** Times the guest left the CPU for the Host so far (all CPUs). */

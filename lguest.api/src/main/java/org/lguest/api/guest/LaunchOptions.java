@@ -15,8 +15,12 @@ import java.util.Objects;
  *        ({@code hdr.cmd_line_ptr}), ASCII and at most {@link #COMMAND_LINE_MAX} bytes; {@code null} means the
  *        image name, which is what a launch without one passes
  * @param initrd a file loaded at the top of guest RAM and named in the boot data, or {@code null} for none
+ * @param name the guest's name, which device configurations select guests by ({@code guests}); {@code null}
+ *        means the image name. Two guests of one image with names of their own can have devices of their own
+ *        (a disk each). Letters, digits, {@code .}, {@code _} and {@code -}. Since 1.4.
  */
-public record LaunchOptions(String image, int memoryMiB, OutputStream console, String commandLine, Path initrd) {
+public record LaunchOptions(String image, int memoryMiB, OutputStream console, String commandLine, Path initrd,
+        String name) {
     /**
      * Enough for a small Linux: a default i386 kernel is linked at 16 MiB and needs room above that for
      * itself, its page tables and an initramfs. RAM the guest never touches costs the host nothing.
@@ -41,6 +45,16 @@ public record LaunchOptions(String image, int memoryMiB, OutputStream console, S
             throw new IllegalArgumentException("the command line is " + commandLine.length() + " bytes; at most "
                 + COMMAND_LINE_MAX + " fit");
         }
+        if (name == null) {
+            name = image;
+        } else if (!name.matches("[A-Za-z0-9_.-]+")) {
+            throw new IllegalArgumentException("a guest name is letters, digits, '.', '_' and '-', not '" + name + "'");
+        }
+    }
+
+    /** Boots {@code image} under its own name. */
+    public LaunchOptions(String image, int memoryMiB, OutputStream console, String commandLine, Path initrd) {
+        this(image, memoryMiB, console, commandLine, initrd, null);
     }
 
     /** Boots {@code image} with {@code commandLine} and no initrd. */
@@ -59,11 +73,20 @@ public record LaunchOptions(String image, int memoryMiB, OutputStream console, S
 
     /** The same options with another command line ({@code null}: the image name). */
     public LaunchOptions withCommandLine(String commandLine) {
-        return new LaunchOptions(image, memoryMiB, console, commandLine, initrd);
+        return new LaunchOptions(image, memoryMiB, console, commandLine, initrd, name);
     }
 
     /** The same options with an initrd ({@code null}: none). */
     public LaunchOptions withInitrd(Path initrd) {
-        return new LaunchOptions(image, memoryMiB, console, commandLine, initrd);
+        return new LaunchOptions(image, memoryMiB, console, commandLine, initrd, name);
+    }
+
+    /**
+     * The same options for a guest called {@code name} ({@code null}: the image name).
+     *
+     * @since 1.4
+     */
+    public LaunchOptions withName(String name) {
+        return new LaunchOptions(image, memoryMiB, console, commandLine, initrd, name);
     }
 }

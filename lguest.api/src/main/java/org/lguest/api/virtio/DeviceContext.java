@@ -63,9 +63,17 @@ public interface DeviceContext {
     String broken();
 
     /**
-     * State the platform keeps for this guest's device across device
+     * State the platform keeps for this guest's slot across device
      * restarts (not across guest resets unless the device keeps it). Keep only
      * JDK types in it: a restarted bundle has a new class loader.
+     * <p>
+     * The map belongs to the slot, not to an implementation: every device
+     * service attached to the slot (the same bundle restarted, or another
+     * bundle's device of the same name and shape) sees the same map. Start
+     * keys with a prefix of the kind of device ({@code "rng."}, {@code
+     * "block."}) for what any implementation of that kind may read, and with
+     * your bundle's symbolic name for what only yours understands; never
+     * assume a key you did not write holds a type you expect.
      */
     ConcurrentMap<String, Object> state();
 }

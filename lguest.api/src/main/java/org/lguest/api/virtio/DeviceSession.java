@@ -9,6 +9,13 @@ import org.osgi.annotation.versioning.ConsumerType;
  * thread while the device's own is idle), never two at once; {@link #readConfig} and {@link #writeConfig}
  * come from guest CPU threads. Anything the session throws marks the
  * device broken until the guest resets it.
+ * <p>
+ * A session lives from {@link VirtioDevice#attach} to {@link #close}: the
+ * guest's slot outlives it. Anything the next session for the same slot
+ * must find (after a bundle restart or a replacement) goes in {@link
+ * DeviceContext#state()}, never in the service.
+ * <p>
+ * 1.2: {@link #readConfig} answers 0 and {@link #activate} does nothing unless overridden.
  */
 @ConsumerType
 public interface DeviceSession extends AutoCloseable {
@@ -18,9 +25,11 @@ public interface DeviceSession extends AutoCloseable {
      *
      * @param offset a byte offset; {@code offset + size} is at most {@link VirtioDevice#configSize()}
      * @param size 1, 2 or 4 bytes
-     * @return the little-endian value of those bytes
+     * @return the little-endian value of those bytes; 0 from a device without configuration space (the default)
      */
-    int readConfig(int offset, int size);
+    default int readConfig(int offset, int size) {
+        return 0;
+    }
 
     /** The guest writes device configuration space; most devices ignore it. */
     default void writeConfig(int offset, int size, int value) {
@@ -32,7 +41,8 @@ public interface DeviceSession extends AutoCloseable {
      *
      * @param features the features the driver accepted
      */
-    void activate(long features);
+    default void activate(long features) {
+    }
 
     /**
      * Serves queue {@code queue}: the guest notified it, or the device asked

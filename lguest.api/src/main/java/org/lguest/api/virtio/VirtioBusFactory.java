@@ -33,4 +33,15 @@ public interface VirtioBusFactory {
      * @since 1.1
      */
     Set<String> offeredTo(String guestName);
+
+    /**
+     * Device services refused a guest's slot of their name since the platform
+     * started, because their shape differs from the slot's (each is also
+     * logged with the reason, as a warning); 0 from a platform that keeps no count.
+     *
+     * @since 1.2
+     */
+    default long refusals() {
+        return 0;
+    }
 }

@@ -11,15 +11,20 @@ import org.osgi.annotation.versioning.ConsumerType;
  * The service holds no guest state. Status, features, queue positions and
  * {@link DeviceContext#state()} belong to the guest's bus; when a device
  * service goes away the guest's slot stays (its notifications wait), and a
- * service with the same {@link #name()} and shape that comes back is
- * attached again and carries on where the old one stopped.
+ * service with the same name and shape is attached in its place and carries
+ * on where the old one stopped. The rules, in full, are in the package
+ * documentation.
+ * <p>
+ * 1.2: {@link #features()}, {@link #configSize()} answer 0 unless overridden.
  */
 @ConsumerType
 public interface VirtioDevice {
 
     /**
      * Service property naming the guests that get this device: guest names
-     * or numbers, {@code "*"} for every guest (also when the property is absent).
+     * or numbers, {@code "*"} for every guest. A device without it goes to
+     * no guest, unless the platform's configuration names it as a default
+     * for every guest (as it does for {@code console} and {@code rng}).
      */
     String GUESTS = "guests";
 
@@ -32,14 +37,18 @@ public interface VirtioDevice {
      */
     String name();
 
-    /** The device-specific feature bits it offers; the platform adds the transport's own. */
-    long features();
+    /** The device-specific feature bits it offers (none by default); the platform adds the transport's own. */
+    default long features() {
+        return 0;
+    }
 
     /** The largest size of each of its queues (powers of 2, at most {@link Virtio#MAX_QUEUE_SIZE}); the count is the number of queues. */
     int[] queueSizes();
 
-    /** Bytes of device-specific configuration space (0 for none). */
-    int configSize();
+    /** Bytes of device-specific configuration space (0, the default, for none). */
+    default int configSize() {
+        return 0;
+    }
 
     /**
      * Puts the device on one guest's bus, or back on it after a restart.

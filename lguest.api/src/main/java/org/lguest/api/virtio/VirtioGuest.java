@@ -8,7 +8,7 @@ import java.util.concurrent.Flow;
  * What devices may know of the guest they serve.
  *
  * @param id the Launcher's guest number
- * @param name the guest's name (its image), which device configurations select by
+ * @param name the guest's name (its image's unless it was launched with one), which device configurations select by
  * @param console where the guest's console output goes
  * @param consoleInput bytes typed at the guest's console; a publisher that never
  *        publishes when there is no input

@@ -19,7 +19,7 @@ import org.osgi.framework.ServiceRegistration;
 final class GuestServices {
     /** Service property: the guest's number. */
     static final String GUEST_ID = "lguest.guest.id";
-    /** Service property: the guest's name (its image), as device configurations name it. */
+    /** Service property: the guest's name (its image unless launched with one), as device configurations name it. */
     static final String GUEST_NAME = "lguest.guest.name";
 
     private GuestServices() {
@@ -29,7 +29,7 @@ final class GuestServices {
     static void publish(BundleContext context, RunningGuest guest) {
         Dictionary<String, Object> properties = new Hashtable<>();
         properties.put(GUEST_ID, guest.id());
-        properties.put(GUEST_NAME, guest.image());
+        properties.put(GUEST_NAME, guest.name());
         List<ServiceRegistration<?>> registrations = List.of(
             context.registerService(VirtioBus.class, guest.bus(), properties),
             context.registerService(SubmissionPublisher.class, guest.consoleInput(), properties));

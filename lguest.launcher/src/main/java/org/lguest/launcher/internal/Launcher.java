@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 import org.lguest.api.device.LguestDevice;
 import org.lguest.api.guest.Guest;
@@ -12,11 +13,16 @@ import org.lguest.api.guest.GuestManager;
 import org.lguest.api.guest.LaunchException;
 import org.lguest.api.guest.LaunchOptions;
 import org.lguest.api.virtio.VirtioBusFactory;
+import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -26,6 +32,14 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * boots images through the {@link LguestDevice} exactly as a Launcher
  * process drove {@code /dev/lguest}, puts each guest's virtio bus on it (the
  * devices configured for it when it starts), and keeps the guests it started.
+ * <p>
+ * The Host ({@code lguest.device}) and the virtio platform ({@code
+ * lguest.virtio}) are optional, dynamic references so that losing one is
+ * never silent: the guests that run on it end, each saying why on its
+ * console and in its outcome ("lguest.virtio stopped"), and the Launcher
+ * stays to list them. A guest's memory, CPU state and device slots live in
+ * the service that went, so none of them can resume; a guest launched once
+ * the bundle is back runs as before. Launches wait a moment for both to be there.
  */
 @Component(service = GuestManager.class, configurationPid = "org.lguest.launcher")
 @Designate(ocd = Launcher.Config.class)
@@ -46,18 +60,38 @@ public class Launcher implements GuestManager {
         int guest_overhead_mib() default 48;
     }
 
-    private final LguestDevice device;
-    private final VirtioBusFactory virtio;
+    /** How long a launch waits for the Host and the virtio platform, e.g. while the framework starts. */
+    private static final long BIND_WAIT_MILLIS = 10_000;
+    /** SCR's deactivation reasons (ComponentConstants) for a changed or deleted configuration. */
+    private static final int CONFIGURATION_MODIFIED = 3;
+    private static final int CONFIGURATION_DELETED = 4;
+
+    /** Guards the two services below; launches wait on it for them. */
+    private final Object services = new Object();
+    // Under services: set and cleared by SCR's bind and unbind.
+    private LguestDevice device;
+    private VirtioBusFactory virtio;
+    /** False only outside the framework, for guests without devices. */
+    private final boolean devicesWanted;
     private final BundleContext context;
     private final ImageCatalog catalog;
     private final Config config;
     private final AtomicInteger ids = new AtomicInteger();
     private final Map<Integer, RunningGuest> guests = new ConcurrentSkipListMap<>();
 
-    /** @param virtio the platform that builds each guest's bus; null (outside the framework) for guests without devices */
     @Activate
-    public Launcher(@Reference LguestDevice device, @Reference VirtioBusFactory virtio, BundleContext context,
+    public Launcher(BundleContext context, Config config) {
+        this(null, null, true, context, config);
+    }
+
+    /** Outside the framework. @param virtio the platform that builds each guest's bus; null for guests without devices */
+    public Launcher(LguestDevice device, VirtioBusFactory virtio, BundleContext context, Config config) {
+        this(device, virtio, virtio != null, context, config);
+    }
+
+    private Launcher(LguestDevice device, VirtioBusFactory virtio, boolean devicesWanted, BundleContext context,
             Config config) {
+        this.devicesWanted = devicesWanted;
         this.device = device;
         this.virtio = virtio;
         this.context = context;
@@ -66,14 +100,117 @@ public class Launcher implements GuestManager {
         catalog.open();
     }
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    void bindDevice(LguestDevice host) {
+        synchronized (services) {
+            device = host;
+            services.notifyAll();
+        }
+    }
+
+    void unbindDevice(LguestDevice host) {
+        synchronized (services) {
+            if (device == host) {
+                device = null;
+            }
+        }
+        endGuests(g -> g.runsOn(host), gone(context, host, "lguest.device"));
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    void bindVirtio(VirtioBusFactory platform) {
+        synchronized (services) {
+            virtio = platform;
+            services.notifyAll();
+        }
+    }
+
+    void unbindVirtio(VirtioBusFactory platform) {
+        synchronized (services) {
+            if (virtio == platform) {
+                virtio = null;
+            }
+        }
+        endGuests(g -> g.runsOn(platform), gone(context, platform, "lguest.virtio"));
+    }
+
     @Deactivate
+    void deactivate(int reason) {
+        shutDown(reason == CONFIGURATION_MODIFIED || reason == CONFIGURATION_DELETED
+            ? "the Launcher's configuration changed" : gone(context, this, "lguest.launcher"));
+    }
+
+    /** Outside the framework. */
     void deactivate() {
-        guests.values().forEach(RunningGuest::stop);
+        shutDown("the Launcher stopped");
+    }
+
+    private void shutDown(String why) {
+        endGuests(g -> true, why);
         catalog.close();
+    }
+
+    /**
+     * Why a service's going ends guests: its bundle stopping, as a rule, or the whole framework.
+     *
+     * @param what the bundle that usually provides it, for when its own cannot be found
+     */
+    private static String gone(BundleContext context, Object service, String what) {
+        Bundle framework = context == null ? null : context.getBundle(0);
+        if (framework != null && framework.getState() == Bundle.STOPPING) {
+            return "the OSGi framework is stopping";
+        }
+        Bundle bundle = FrameworkUtil.getBundle(service.getClass());
+        if (bundle == null) {
+            return what + " went away";
+        }
+        return bundle.getState() == Bundle.STOPPING || bundle.getState() == Bundle.RESOLVED
+            ? bundle.getSymbolicName() + " stopped" : bundle.getSymbolicName() + "'s service went away";
+    }
+
+    /** Ends the running guests {@code which} selects, each saying {@code why}, and waits until they have. */
+    private void endGuests(Predicate<RunningGuest> which, String why) {
+        List<RunningGuest> ending = guests.values().stream()
+            .filter(g -> g.state() == Guest.State.RUNNING && which.test(g)).toList();
+        if (!ending.isEmpty()) {
+            System.getLogger(Launcher.class.getName()).log(System.Logger.Level.WARNING, "guests "
+                + ending.stream().map(g -> Integer.toString(g.id())).toList() + " end: " + why);
+        }
+        ending.forEach(g -> g.end(why));
+        ending.forEach(RunningGuest::awaitEnd);
+    }
+
+    /** The Host and the platform for a launch; waits a moment for them (the framework may still be starting). */
+    private Services awaitServices(String image) throws LaunchException {
+        long deadline = System.nanoTime() + BIND_WAIT_MILLIS * 1_000_000;
+        synchronized (services) {
+            while (device == null || devicesWanted && virtio == null) {
+                long left = (deadline - System.nanoTime()) / 1_000_000;
+                if (left <= 0) {
+                    throw new LaunchException("cannot boot " + image + ": " + (device == null
+                        ? "no Host (is lguest.device active? try 'lb lguest')"
+                        : "no virtio platform (is lguest.virtio active? try 'lb lguest')"));
+                }
+                try {
+                    services.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new LaunchException("interrupted while waiting for the Host and the virtio platform");
+                }
+            }
+            return new Services(device, virtio);
+        }
+    }
+
+    /** What one launch runs on. @param virtio null for guests without devices */
+    private record Services(LguestDevice device, VirtioBusFactory virtio) {
     }
 
     @Override
     public Guest launch(LaunchOptions options) throws LaunchException {
+        Services on = awaitServices(options.image());
         int memory = options.memoryMiB() == LaunchOptions.DEFAULT_MEMORY_MIB ? config.memory_mib() : options.memoryMiB();
         RunningGuest guest;
         /*M:010
@@ -103,7 +240,8 @@ public class Launcher implements GuestManager {
                 if (refused.isPresent()) {
                     throw new LaunchException("cannot boot " + options.image() + ": " + refused.get());
                 }
-                guest = new RunningGuest(ids.incrementAndGet(), options.image(), boot, options.console(), device, virtio);
+                guest = new RunningGuest(ids.incrementAndGet(), options.image(), options.name(), boot, options.console(),
+                    on.device(), on.virtio());
                 guests.put(guest.id(), guest);
             }
         }
@@ -116,8 +254,20 @@ public class Launcher implements GuestManager {
         if (guest.bus() != null) {
             GuestServices.publish(context, guest);
         }
+        endIfGone(guest);
         forgetOldGuests();
         return guest;
+    }
+
+    /** A guest whose Host or platform went while it started ends as those running then did. */
+    private void endIfGone(RunningGuest guest) {
+        synchronized (services) {
+            if (guest.runsOn(device) && (guest.bus() == null || guest.runsOn(virtio))) {
+                return;
+            }
+        }
+        guest.end("its Host or virtio platform went away while it started");
+        guest.awaitEnd();
     }
 
     static void refuseLarger(ImageSource source, String what, long memoryBytes) throws LaunchException {

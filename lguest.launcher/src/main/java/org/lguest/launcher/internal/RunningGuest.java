@@ -62,10 +62,16 @@ final class RunningGuest implements Guest {
     private static final int FIRST_DEVICE_IRQ = 1;
     /** lguest's gap between the end of RAM and the first BAR. */
     private static final long BAR_GAP = 1 << 20;
+    /** How long ending a guest waits for its CPU thread to leave the Host. */
+    private static final long END_WAIT_SECONDS = 10;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final int id;
     private final String image;
+    private final String name;
+    /** The Host and the platform it runs on, to tell which guests end when one goes. */
+    private final LguestDevice host;
+    private final VirtioBusFactory platform;
     private final long memoryBytes;
     private final OutputStream console;
     private final ConsoleTail tail;
@@ -95,11 +101,17 @@ final class RunningGuest implements Guest {
     private final VirtioBus bus;
     private final TrapEmulator traps;
 
-    /** @param virtio the platform that builds the guest's bus, or null for a guest without devices */
-    RunningGuest(int id, String image, BootPlan boot, OutputStream console, LguestDevice device,
+    /**
+     * @param name what the guest is called, which its devices' configurations name
+     * @param virtio the platform that builds the guest's bus, or null for a guest without devices
+     */
+    RunningGuest(int id, String image, String name, BootPlan boot, OutputStream console, LguestDevice device,
             VirtioBusFactory virtio) throws LaunchException {
         this.id = id;
         this.image = image;
+        this.name = name;
+        this.host = device;
+        this.platform = virtio;
         this.memoryBytes = boot.memoryBytes();
         this.console = tail = new ConsoleTail(console);
         try {
@@ -164,7 +176,7 @@ final class RunningGuest implements Guest {
              * Each guest gets its own bus from the virtio platform: the devices configured for it, with BARs
              * laid out from one MiB past the end of its RAM.
              */
-            return factory.create(new VirtioGuest(id, image, console, consoleInput), new GuestRam(ram, memoryBytes),
+            return factory.create(new VirtioGuest(id, name, console, consoleInput), new GuestRam(ram, memoryBytes),
                 /*M:180
                  * The way back from a device: its interrupt line is an LHREQ_IRQ write, from whichever device
                  * thread raises it.
@@ -369,7 +381,11 @@ final class RunningGuest implements Guest {
          * A NOTIFY that reached the Launcher and is no device's: the guest's early console. The address names
          * a NUL-terminated string in its RAM (hello's greeting), printed as it is.
          */
-        byte[] text = earlyConsoleText(ram, address);
+        say(earlyConsoleText(ram, address));
+    }
+
+    /** Writes to the guest's console, from any thread (the console takes whole writes). */
+    private void say(byte[] text) {
         try {
             console.write(text);
             console.flush();
@@ -434,8 +450,18 @@ final class RunningGuest implements Guest {
     }
 
     @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
     public State state() {
         return state.get();
+    }
+
+    /** Whether the guest runs on {@code service} (its Host or its virtio platform). */
+    boolean runsOn(Object service) {
+        return service != null && (service == host || service == platform);
     }
 
     /** Guest RAM the host has backed so far (pages touched), for admission control. */
@@ -521,6 +547,31 @@ final class RunningGuest implements Guest {
         cpuThread.interrupt();
         if (!cpuThread.isAlive()) {
             finish(State.STOPPED, stopReason);
+        }
+    }
+
+    /**
+     * Ends the guest because something it runs on went away: the reason goes
+     * on its console, as the last line, and becomes its outcome's.
+     */
+    void end(String reason) {
+        if (stopReason != null || outcome.isDone()) {
+            return;
+        }
+        stopReason = reason;
+        say(("\nended: " + reason + "\n").getBytes(StandardCharsets.UTF_8));
+        stop();
+    }
+
+    /** Waits (a bounded time) until the guest has ended: its bus closed, its file with the Host closed. */
+    void awaitEnd() {
+        try {
+            outcome.get(END_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            System.getLogger(RunningGuest.class.getName()).log(System.Logger.Level.WARNING,
+                "guest " + id + " did not end within " + END_WAIT_SECONDS + " s: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -62,7 +62,7 @@ class DeviceRegionTest {
     private Guest.Outcome run(String name, String code, ByteArrayOutputStream console) throws Exception {
         byte[] image = ElfImageTest.elf(0x10_0000, 0x10_0000, HexFormat.of().parseHex(code), 0);
         KernelImage kernel = KernelImage.parse(ImageSource.ofBytes(name, image));
-        RunningGuest guest = new RunningGuest(1, name, BootPlan.check(kernel, null, (long) MEMORY_MIB << 20, name),
+        RunningGuest guest = new RunningGuest(1, name, name, BootPlan.check(kernel, null, (long) MEMORY_MIB << 20, name),
             console, host.device(), platform);
         guest.start();
         return guest.outcome().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -73,7 +73,8 @@ public class GuestCommands {
     @Descriptor("boot a guest with its devices; its console output goes to this terminal (lguest:attach ID to type at"
         + " it). Arguments: " + LaunchRequest.SYNTAX + ". IMAGE is a bundled image (lguest:images), a vmlinux (ELF32"
         + " i386) or a bzImage; --initrd loads FILE at the top of RAM; --append gives the kernel command line (quote it;"
-        + " default: the image name); --memory defaults to 128 MiB (untouched RAM costs nothing); --disk FILE:ro or"
+        + " default: the image name); --name gives the guest a name of its own (default: the image's), which device"
+        + " configurations select guests by, so two guests of one image can have a disk each; --memory defaults to 128 MiB (untouched RAM costs nothing); --disk FILE:ro or"
         + " --disk-ro FILE for a read-only disk; --net NAME puts a card on the in-JVM switch NAME")
     public String launch(@Descriptor("IMAGE and options") String[] arguments) throws LaunchException {
         /*C:010
@@ -82,10 +83,12 @@ public class GuestCommands {
          */
         LaunchRequest request = LaunchRequest.parse(List.of(arguments));
         Guest guest = starter().launch(request, CONSOLE);
-        return "guest " + guest.id() + " started: " + guest.image();
+        return "guest " + guest.id() + " started: " + guest.image()
+            + (guest.name().equals(guest.image()) ? "" : " as " + guest.name());
     }
 
-    @Descriptor("list the guests this runtime runs: id, image, state, exits, CPU time")
+    @Descriptor("list the guests this runtime runs and those that ended lately: id, name, image, state, exits, CPU"
+        + " time, and for an ended guest why")
     public String list() {
         GuestManager manager = launcher;
         if (manager == null) {
@@ -95,13 +98,19 @@ public class GuestCommands {
         if (guests.isEmpty()) {
             return "guests running: none";
         }
-        StringBuilder table = new StringBuilder(String.format("%-4s %-24s %-12s %12s %12s%n",
-            "ID", "IMAGE", "STATE", "EXITS", "CPU-MS"));
+        StringBuilder table = new StringBuilder(String.format("%-4s %-16s %-24s %-12s %12s %12s  %s%n",
+            "ID", "NAME", "IMAGE", "STATE", "EXITS", "CPU-MS", "ENDED"));
         for (Guest guest : guests) {
-            table.append(String.format("%-4d %-24s %-12s %12d %12d%n", guest.id(), guest.image(),
-                guest.state(), guest.exits(), guest.cpuTime().toMillis()));
+            table.append(String.format("%-4d %-16s %-24s %-12s %12d %12d  %s%n", guest.id(), guest.name(), guest.image(),
+                guest.state(), guest.exits(), guest.cpuTime().toMillis(), ended(guest)));
         }
         return table.toString().stripTrailing();
+    }
+
+    /** Why a guest ended, or nothing while it runs. */
+    static String ended(Guest guest) {
+        var outcome = guest.outcome().toCompletableFuture();
+        return outcome.isDone() && !outcome.isCompletedExceptionally() ? "ended: " + outcome.join().reason() : "";
     }
 
     @Descriptor("list a running guest's virtio devices: PCI slot, type, name, irq, BAR0, attached, status, why broken")

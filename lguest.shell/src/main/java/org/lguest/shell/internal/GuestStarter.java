@@ -61,9 +61,9 @@ public class GuestStarter {
         if (!request.hasDevices()) {
             return launcher.launch(request.options(console));
         }
-        // One at a time: the devices of a launch must not be taken up by another one of the same image.
+        // One at a time: the devices of a launch must not be taken up by another one of the same name.
         synchronized (this) {
-            DeviceConfigurations devices = DeviceConfigurations.create(configurations, request.image(),
+            DeviceConfigurations devices = DeviceConfigurations.create(configurations, request.guestName(),
                 "launch" + launches.incrementAndGet(), request);
             try {
                 devices.await(context, DEVICE_WAIT);
@@ -88,6 +88,11 @@ public class GuestStarter {
         @Override
         public String image() {
             return guest.image();
+        }
+
+        @Override
+        public String name() {
+            return guest.name();
         }
 
         @Override

@@ -20,12 +20,13 @@ import org.lguest.api.guest.LaunchOptions;
  * @param commandLine the kernel command line, or null for the image name
  * @param disks disk image files, in the order given
  * @param switches the in-JVM switch of each network card, in the order given
+ * @param name the guest's name, or null for the image name
  */
 record LaunchRequest(String image, int memoryMiB, Path initrd, String commandLine, List<Disk> disks,
-        List<String> switches) {
+        List<String> switches, String name) {
     /** The arguments after the command's name. */
-    static final String SYNTAX = "IMAGE [--initrd FILE] [--append \"ARGS\"] [--memory MIB] [--disk FILE[:ro]]..."
-        + " [--disk-ro FILE]... [--net SWITCH]...";
+    static final String SYNTAX = "IMAGE [--name NAME] [--initrd FILE] [--append \"ARGS\"] [--memory MIB]"
+        + " [--disk FILE[:ro]]... [--disk-ro FILE]... [--net SWITCH]...";
     private static final String READ_ONLY_SUFFIX = ":ro";
 
     /** @param file the disk image (it exists) @param readOnly whether the guest may only read it */
@@ -38,7 +39,12 @@ record LaunchRequest(String image, int memoryMiB, Path initrd, String commandLin
     }
 
     static LaunchRequest of(String image, List<Disk> disks, List<String> switches) {
-        return new LaunchRequest(image, LaunchOptions.DEFAULT_MEMORY_MIB, null, null, disks, switches);
+        return new LaunchRequest(image, LaunchOptions.DEFAULT_MEMORY_MIB, null, null, disks, switches, null);
+    }
+
+    /** What the guest is called: its name, or its image's. */
+    String guestName() {
+        return name != null ? name : image;
     }
 
     boolean hasDevices() {
@@ -46,7 +52,7 @@ record LaunchRequest(String image, int memoryMiB, Path initrd, String commandLin
     }
 
     LaunchOptions options(OutputStream console) {
-        return new LaunchOptions(image, memoryMiB, console, commandLine, initrd);
+        return new LaunchOptions(image, memoryMiB, console, commandLine, initrd, name);
     }
 
     /**
@@ -61,6 +67,7 @@ record LaunchRequest(String image, int memoryMiB, Path initrd, String commandLin
         String commandLine = null;
         List<Disk> disks = new ArrayList<>();
         List<String> switches = new ArrayList<>();
+        String name = null;
         for (int i = 0; i < words.size(); i++) {
             String word = words.get(i);
             switch (word) {
@@ -70,6 +77,7 @@ record LaunchRequest(String image, int memoryMiB, Path initrd, String commandLin
                 case "--disk" -> disks.add(disk(value(words, ++i, word, "a disk image file"), false));
                 case "--disk-ro" -> disks.add(disk(value(words, ++i, word, "a disk image file"), true));
                 case "--net" -> switches.add(switchName(value(words, ++i, word, "the name of an in-JVM switch")));
+                case "--name" -> name = guestName(value(words, ++i, word, "the guest's name"));
                 default -> {
                     if (word.startsWith("-") || image != null) {
                         throw new IllegalArgumentException("unexpected '" + word + "'; arguments: " + SYNTAX);
@@ -81,7 +89,7 @@ record LaunchRequest(String image, int memoryMiB, Path initrd, String commandLin
         if (image == null || image.isBlank()) {
             throw new IllegalArgumentException("which image? arguments: " + SYNTAX + " (see lguest:images)");
         }
-        return new LaunchRequest(image, memory, initrd, commandLine, disks, switches);
+        return new LaunchRequest(image, memory, initrd, commandLine, disks, switches, name);
     }
 
     private static String value(List<String> words, int at, String option, String what) {
@@ -120,8 +128,16 @@ record LaunchRequest(String image, int memoryMiB, Path initrd, String commandLin
     }
 
     private static String switchName(String name) {
+        return plainName(name, "a switch name");
+    }
+
+    private static String guestName(String name) {
+        return plainName(name, "a guest name");
+    }
+
+    private static String plainName(String name, String what) {
         if (!name.matches("[A-Za-z0-9_.-]+")) {
-            throw new IllegalArgumentException("a switch name is letters, digits, '.', '_' and '-', not '" + name + "'");
+            throw new IllegalArgumentException(what + " is letters, digits, '.', '_' and '-', not '" + name + "'");
         }
         return name;
     }

@@ -29,9 +29,11 @@ class LaunchRequestTest {
     @Test
     void anImageAloneHasNoDevicesAndTheDefaultMemory() {
         LaunchRequest request = parse("hello");
-        assertEquals(new LaunchRequest("hello", LaunchOptions.DEFAULT_MEMORY_MIB, null, null, List.of(), List.of()), request);
+        assertEquals(new LaunchRequest("hello", LaunchOptions.DEFAULT_MEMORY_MIB, null, null, List.of(), List.of(), null),
+            request);
         assertFalse(request.hasDevices());
         assertEquals("hello", request.options(System.out).image());
+        assertEquals("hello", request.options(System.out).name(), "a guest is called after its image");
         assertEquals("hello", request.options(System.out).commandLine());
     }
 
@@ -61,6 +63,16 @@ class LaunchRequestTest {
             request.disks());
         assertEquals(List.of("lan", "wan"), request.switches());
         assertTrue(request.hasDevices());
+    }
+
+    @Test
+    void aNamedGuestIsCalledByItsName() {
+        LaunchRequest request = parse("demo", "--name", "alice");
+        assertEquals("alice", request.guestName());
+        assertEquals("alice", request.options(System.out).name());
+        assertEquals("demo", request.options(System.out).image());
+        assertTrue(refusal("demo", "--name", "a b").contains("a guest name is letters"));
+        assertTrue(refusal("demo", "--name").contains("--name needs the guest's name"));
     }
 
     @Test

@@ -651,8 +651,32 @@ final class VirtioFunction implements SplitVirtqueue.Host {
 
     /** Whether {@code d} could serve this slot: same name and the same shape. */
     boolean fits(VirtioDevice d) {
-        return d.name().equals(name) && d.type() == type && (d.features() | TRANSPORT_FEATURES) == offered
-            && Arrays.equals(d.queueSizes(), queueSizes) && d.configSize() == configSize;
+        return misfit(d) == null;
+    }
+
+    /**
+     * Why {@code d} cannot serve this slot, or null when it can: the name and
+     * the shape (type, device features, queue sizes, configuration size) a
+     * live driver has seen must not change under it.
+     */
+    String misfit(VirtioDevice d) {
+        if (!d.name().equals(name)) {
+            return "its name is " + d.name() + ", not " + name;
+        }
+        if (d.type() != type) {
+            return "it is a " + Virtio.typeName(d.type()) + " device; the slot holds a " + Virtio.typeName(type) + " device";
+        }
+        if ((d.features() | TRANSPORT_FEATURES) != offered) {
+            return String.format("it offers features %#x; the slot offered %#x", d.features() & ~TRANSPORT_FEATURES,
+                offered & ~TRANSPORT_FEATURES);
+        }
+        if (!Arrays.equals(d.queueSizes(), queueSizes)) {
+            return "its queue sizes are " + Arrays.toString(d.queueSizes()) + "; the slot's are " + Arrays.toString(queueSizes);
+        }
+        if (d.configSize() != configSize) {
+            return "its configuration space is " + d.configSize() + " bytes; the slot's is " + configSize;
+        }
+        return null;
     }
 
     /** Attaches a device service to the slot again; it carries on from the slot's state. */

@@ -306,25 +306,29 @@ public final class VirtioPciBus implements StandaloneBus {
     /** Detaches a device service that is going away; its slots keep the guests' state. */
     @Override
     public void detach(VirtioDevice device) {
+        vacate(device);
+    }
+
+    /** Detaches {@code device} from every slot it serves. @return the slots it left */
+    List<VirtioFunction> vacate(VirtioDevice device) {
+        List<VirtioFunction> vacated = new ArrayList<>();
         for (VirtioFunction f : functions) {
             if (f.device() == device) {
                 f.detach();
+                vacated.add(f);
             }
         }
+        return vacated;
     }
 
-    /** Attaches a device service to the slot of the same name, if that slot has none. */
+    /** Attaches a device service to the slot of the same name, if that slot has none and it fits. */
     @Override
     public boolean attach(VirtioDevice device) {
-        for (VirtioFunction f : functions) {
-            if (f.name.equals(device.name()) && !f.isAttached()) {
-                return f.attach(device);
-            }
-        }
-        return false;
+        VirtioFunction f = function(device.name());
+        return f != null && !f.isAttached() && f.attach(device);
     }
 
-    /** The slot of a device, for tests. */
+    /** The slot of the device called {@code name}, or null when the bus has none. */
     VirtioFunction function(String name) {
         return functions.stream().filter(f -> f.name.equals(name)).findFirst().orElse(null);
     }

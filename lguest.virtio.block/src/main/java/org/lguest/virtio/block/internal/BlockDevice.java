@@ -89,8 +89,8 @@ public class BlockDevice implements VirtioDevice {
         @AttributeDefinition(name = "Name", description = "The device's name on a guest's bus; empty for the configuration's pid")
         String name() default "";
 
-        @AttributeDefinition(name = "Guests", description = "Guest names or numbers that get this disk; * for every guest (they share the file)")
-        String[] guests() default {"*"};
+        @AttributeDefinition(name = "Guests", description = "Guest names or numbers that get this disk; * for every guest (they share the file); none: no guest gets it")
+        String[] guests() default {};
 
         @AttributeDefinition(name = "Serial", description = "What the guest reads as the device id (20 bytes at most); empty for the image's file name")
         String serial() default "";
@@ -240,10 +240,6 @@ public class BlockDevice implements VirtioDevice {
                 value |= (config[offset + i] & 0xFF) << (8 * i);
             }
             return value;
-        }
-
-        @Override
-        public void activate(long features) {
         }
 
         @Override

@@ -102,6 +102,7 @@ public class ConsoleDevice implements VirtioDevice {
         return new int[] {queueSize, queueSize};
     }
 
+    /** Every field reads as 0 (the session's default readConfig): no size, one port, emerg_wr. */
     @Override
     public int configSize() {
         return CONFIG_SIZE;
@@ -164,11 +165,6 @@ public class ConsoleDevice implements VirtioDevice {
         }
 
         // ---- the device ----
-
-        @Override
-        public int readConfig(int offset, int size) {
-            return 0; // no size, one port, and emerg_wr reads as 0
-        }
 
         @Override
         public void writeConfig(int offset, int size, int value) {

@@ -57,8 +57,8 @@ public class NetDevice implements VirtioDevice {
         @AttributeDefinition(name = "Name", description = "The device's name on a guest's bus; empty for the configuration's pid")
         String name() default "";
 
-        @AttributeDefinition(name = "Guests", description = "Guest names or numbers that get this card; * for every guest")
-        String[] guests() default {"*"};
+        @AttributeDefinition(name = "Guests", description = "Guest names or numbers that get this card; * for every guest; none: no guest gets it")
+        String[] guests() default {};
 
         @AttributeDefinition(name = "MAC", description = "The card's address (52:54:00:12:34:56); empty for one made from the name and the guest's number")
         String mac() default "";

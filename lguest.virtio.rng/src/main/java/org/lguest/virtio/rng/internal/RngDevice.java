@@ -91,18 +91,8 @@ public class RngDevice implements VirtioDevice {
     }
 
     @Override
-    public long features() {
-        return 0;
-    }
-
-    @Override
     public int[] queueSizes() {
         return new int[] {queueSize};
-    }
-
-    @Override
-    public int configSize() {
-        return 0;
     }
 
     @Override
@@ -117,15 +107,6 @@ public class RngDevice implements VirtioDevice {
 
         Session(DeviceContext context) {
             this.context = context;
-        }
-
-        @Override
-        public int readConfig(int offset, int size) {
-            return 0;
-        }
-
-        @Override
-        public void activate(long features) {
         }
 
         @Override
