@@ -100,8 +100,8 @@ final class UnicornVcpu implements Vcpu {
     private volatile long runGeneration;
     private volatile boolean closed;
 
-    UnicornVcpu(Unicorn unicorn, ContextLayout layout, BlockBoundaryStops stops, GuestMachine machine, VcpuState state,
-            Switcher switcher, int switcherEntry) {
+    UnicornVcpu(Unicorn unicorn, long codeCacheBytes, ContextLayout layout, BlockBoundaryStops stops, GuestMachine machine,
+            VcpuState state, Switcher switcher, int switcherEntry) {
         this.layout = layout;
         this.state = state;
         this.switcher = switcher;
@@ -111,7 +111,7 @@ final class UnicornVcpu implements Vcpu {
             throw new IllegalArgumentException("guest RAM must start on a page boundary, not at " + Long.toHexString(ram.address()));
         }
         this.ramBytes = ram.byteSize();
-        this.engine = Engine.open(unicorn);
+        this.engine = Engine.open(unicorn, codeCacheBytes);
         try {
             stops.apply(engine);
             // SAFETY: Unicorn keeps raw pointers into both segments until uc_close. Guest RAM is the Launcher's and the host
@@ -517,6 +517,11 @@ final class UnicornVcpu implements Vcpu {
     @Override
     public String loadTls(long[] descriptors) {
         return GdtRules.loadTls(state.gdt(), descriptors);
+    }
+
+    /** The engine's translation cache in bytes, as Unicorn reports it. */
+    long codeCacheBytes() {
+        return engine.codeCacheBytes();
     }
 
     @Override
