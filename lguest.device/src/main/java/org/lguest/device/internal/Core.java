@@ -155,7 +155,7 @@ final class Core {
                 /* Re-check under the lock: an interrupt raised since the test above must not be slept through. */
                 if (host.interrupts.interruptPending(cpu) >= LGUEST_IRQS && !lg.closed) {
                     try {
-                        cpu.wake.await();
+                        HaltedCpu.await(cpu, () -> watch(cpu));
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         return -Errno.EINTR;
