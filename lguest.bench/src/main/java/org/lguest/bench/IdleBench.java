@@ -3,10 +3,12 @@ package org.lguest.bench;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -166,12 +168,42 @@ final class IdleBench {
         Thread.sleep(1_000);
     }
 
-    /** The process's CPU time over idleSeconds of wall time, as a share of one CPU. */
+    /**
+     * The process's CPU time over idleSeconds of wall time, as a share of
+     * one CPU. Who took it is printed: Java threads by name (digits folded),
+     * and the rest, the JVM's own threads (collector, compiler).
+     */
     private double cpuShare() throws InterruptedException {
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        Map<Long, Long> before = threadCpu(threads);
         long cpu0 = os.getProcessCpuTime(), t0 = System.nanoTime();
         Thread.sleep(idleSeconds * 1000L);
-        return (double) (os.getProcessCpuTime() - cpu0) / (System.nanoTime() - t0);
+        long cpu = os.getProcessCpuTime() - cpu0, wall = System.nanoTime() - t0;
+        Map<String, Long> byName = new HashMap<>();
+        long java = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            long now = threads.getThreadCpuTime(t.threadId());
+            Long then = before.get(t.threadId());
+            if (now > 0 && then != null && now > then) {
+                byName.merge(t.getName().replaceAll("[0-9]+", "N"), now - then, Long::sum);
+                java += now - then;
+            }
+        }
+        StringBuilder who = new StringBuilder();
+        byName.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(3)
+            .forEach(e -> who.append(String.format(Locale.ROOT, "%s %.1f ms, ", e.getKey(), e.getValue() / 1e6)));
+        progress.accept(String.format(Locale.ROOT, "   CPU %.1f ms in %d s: %sthe JVM's own threads %.1f ms", cpu / 1e6, idleSeconds, who,
+            Math.max(0, cpu - java) / 1e6));
+        return (double) cpu / wall;
+    }
+
+    private static Map<Long, Long> threadCpu(ThreadMXBean threads) {
+        Map<Long, Long> out = new HashMap<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            out.put(t.threadId(), threads.getThreadCpuTime(t.threadId()));
+        }
+        return out;
     }
 
     /** The guest RAM the host backs now (the Launcher's mincore count; package-private there, so by reflection). */
