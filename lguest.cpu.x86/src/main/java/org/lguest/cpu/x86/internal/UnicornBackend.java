@@ -35,10 +35,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * idle guest pays for the little it ran; a busy guest that fills it has
  * its code translated again, which costs time, never correctness.
  */
-@Component(service = VcpuBackend.class)
+@Component(service = VcpuBackend.class, configurationPid = UnicornBackend.PID)
 @Designate(ocd = UnicornBackend.Config.class)
 public final class UnicornBackend implements VcpuBackend {
-    /** Configuration (PID org.lguest.cpu.x86.internal.UnicornBackend). */
+    static final String PID = "org.lguest.cpu.x86";
+
+    /** Configuration (PID {@value #PID}; {@code lguest:config set org.lguest.cpu.x86 code.cache.mib 64}). */
     @ObjectClassDefinition(name = "lguest Unicorn backend", description = "How guest CPUs run on Unicorn.")
     public @interface Config {
         @AttributeDefinition(name = "Translation cache per guest CPU (MiB)", description = "Address space each engine reserves for"
