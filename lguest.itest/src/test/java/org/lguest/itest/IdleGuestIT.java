@@ -3,14 +3,12 @@ package org.lguest.itest;
 import static org.junit.Assert.assertEquals;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Hashtable;
 import java.util.concurrent.TimeUnit;
 
 import javax.inject.Inject;
 
-import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.lguest.api.cpu.VcpuBackend;
@@ -24,11 +22,11 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.ConfigurationAdmin;
 
 /*
  * Issue 13, part 5: the idle guest in the framework, and the Unicorn
- * backend's translation cache set through Configuration Admin as an
- * operator sets it. A framework of its own: the backend restarts with the
+ * backend's translation cache set through Configuration Admin. A framework of its own: the backend restarts with the
  * change, which other tests should not meet.
  */
 @RunWith(PaxExam.class)
@@ -39,7 +37,7 @@ public class IdleGuestIT {
     private GuestManager launcher;
 
     @Inject
-    private CommandProcessor commands;
+    private ConfigurationAdmin configurations;
 
     @Inject
     private BundleContext context;
@@ -51,7 +49,10 @@ public class IdleGuestIT {
 
     @Test
     public void theIdleGuestHaltsUntilStoppedOnAConfiguredCache() throws Exception {
-        execute("lguest:config set org.lguest.cpu.x86 code.cache.mib 8");
+        var configuration = configurations.getConfiguration("org.lguest.cpu.x86", "?");
+        Hashtable<String, Object> properties = new Hashtable<>();
+        properties.put("code.cache.mib", 8);
+        configuration.update(properties);
         try {
             // SCR makes the backend again with the configuration; the Host takes the new service.
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -71,7 +72,7 @@ public class IdleGuestIT {
             Guest.Outcome outcome = guest.outcome().toCompletableFuture().get(30, TimeUnit.SECONDS);
             assertEquals(Guest.State.STOPPED, outcome.state());
         } finally {
-            execute("lguest:config delete org.lguest.cpu.x86");
+            configuration.delete();
         }
     }
 
@@ -83,17 +84,6 @@ public class IdleGuestIT {
     private static String text(ByteArrayOutputStream out) {
         synchronized (out) {
             return out.toString(StandardCharsets.UTF_8);
-        }
-    }
-
-    private String execute(String line) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
-        CommandSession session = commands.createSession(System.in, print, print);
-        try {
-            return String.valueOf(session.execute(line));
-        } finally {
-            session.close();
         }
     }
 }
