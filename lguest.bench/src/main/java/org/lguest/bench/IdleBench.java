@@ -27,7 +27,7 @@ import org.lguest.launcher.internal.Launcher;
  * Launcher. Every figure is against a floor of the same run: the
  * process's resident memory, native threads and CPU time with no guest at
  * all (measured after one guest has come and gone, so the code every
- * guest needs is loaded), and the launch of a single guest.
+ * guest needs is loaded), and the median launch of a single guest.
  * <p>
  * Per guest: resident memory beyond the guest RAM the host actually backs
  * (mincore over each guest's RAM), against the goal of 2 MiB; native
@@ -73,6 +73,9 @@ final class IdleBench {
     private final Consumer<String> progress;
     private Process floor;
     private double floorCpuShare;
+    /** The launch floor: the median of {@link #ALONE_LAUNCHES} launches of one guest with no other running. */
+    private double aloneNanos;
+    private static final int ALONE_LAUNCHES = 5;
     private final List<Sample> samples = new ArrayList<>();
 
     IdleBench(LguestDevice device, int[] counts, int idleSeconds, Consumer<String> progress) {
@@ -88,11 +91,19 @@ final class IdleBench {
         try {
             // One guest comes and goes first, so the floor has the code and classes every guest needs.
             stopAll(launchAll(launcher, 1).guests);
+            List<Double> alone = new ArrayList<>();
+            for (int i = 0; i < ALONE_LAUNCHES; i++) {
+                Launched one = launchAll(launcher, 1);
+                stopAll(one.guests);
+                alone.add(one.nanos);
+            }
+            aloneNanos = Stats.of(alone).median();
             settle();
             floor = Process.now();
             floorCpuShare = cpuShare();
-            progress.accept(String.format(Locale.ROOT, "   floor (no guest): RSS %s, %d threads, CPU %.3f%% of one over %d s",
-                mib(floor.rssBytes()), floor.threads(), 100 * floorCpuShare, idleSeconds));
+            progress.accept(String.format(Locale.ROOT, "   floor (no guest): RSS %s, %d threads, CPU %.3f%% of one over %d s;"
+                + " one guest alone launches in %s (median of %d)", mib(floor.rssBytes()), floor.threads(), 100 * floorCpuShare, idleSeconds,
+                Bench.time(aloneNanos), ALONE_LAUNCHES));
             for (int n : counts) {
                 Launched launched = launchAll(launcher, n);
                 settle();
@@ -244,13 +255,14 @@ final class IdleBench {
     String table() {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "Floor (no guest, after one came and went): RSS %s, %d native threads, "
-            + "CPU %.3f%% of one CPU over %d s. Guests: `%s`, %d MiB of RAM each.%n%n", mib(floor.rssBytes()), floor.threads(),
-            100 * floorCpuShare, idleSeconds, IMAGE, MEMORY_MIB));
+            + "CPU %.3f%% of one CPU over %d s; one guest alone launches in %s (median of %d). Guests: `%s`, %d MiB of RAM each.%n%n",
+            mib(floor.rssBytes()), floor.threads(), 100 * floorCpuShare, idleSeconds, Bench.time(aloneNanos), ALONE_LAUNCHES, IMAGE,
+            MEMORY_MIB));
         out.append("| idle guests | RSS per guest beyond RAM | against the 2 MiB goal | guest RAM backed, each | threads per guest "
             + "| CPU over " + idleSeconds + " s (floor " + String.format(Locale.ROOT, "%.3f%%", 100 * floorCpuShare) + ") "
             + "| launch per guest | against one alone | RSS kept after stop | against the floor's RSS |\n");
         out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        double alone = samples.isEmpty() ? 1 : samples.getFirst().launchNanosPerGuest();
+        double alone = aloneNanos;
         for (Sample s : samples) {
             long kept = s.afterStop().rssBytes() - floor.rssBytes();
             out.append(String.format(Locale.ROOT, "| %,d | %s | %.2fx | %s | %.2f | %.3f%% | %s | %.2fx | %s | %.2fx |%n", s.guests(),
