@@ -49,7 +49,7 @@ public final class UnicornBackend implements VcpuBackend {
         int code_cache_mib() default DEFAULT_CODE_CACHE_MIB;
     }
 
-    /** Enough for our test guests many times over and for a Linux boot; see lguest.bench's idle benchmark. */
+    /** Room for all our test guests' code many times over; a guest with much more code may want a larger one. */
     static final int DEFAULT_CODE_CACHE_MIB = 32;
 
     private static final int PAGE = 4096;

@@ -129,6 +129,7 @@ public final class Engine implements AutoCloseable {
     /** The translation cache's size as Unicorn reports it (UC_CTL_TCG_BUFFER_SIZE), in bytes. */
     public long codeCacheBytes() {
         try {
+            // SAFETY: scratch lives in this engine's arena, open while the engine is; Unicorn writes its 4 bytes during the call only.
             unicorn.check("uc_ctl(UC_CTL_TCG_BUFFER_SIZE)", (int) unicorn.ctlReadPointer.invokeExact(handle, Unicorn.CTL_GET_CODE_CACHE,
                     scratch));
             return Integer.toUnsignedLong(scratch.get(JAVA_INT, 0));
