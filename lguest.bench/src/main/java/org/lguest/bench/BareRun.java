@@ -9,9 +9,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
 import org.lguest.api.abi.Lhcall;
+import org.lguest.api.cpu.AnonymousMemory;
 import org.lguest.cpu.x86.internal.unicorn.Engine;
 import org.lguest.cpu.x86.internal.unicorn.Unicorn;
-import org.lguest.launcher.internal.GuestMemory;
 
 /**
  * The floor: a guest image on a bare Unicorn engine, through the backend's
@@ -65,7 +65,7 @@ final class BareRun implements AutoCloseable {
     BareRun(Unicorn unicorn, GuestImage elf, String commandLine, int memoryMiB, Floor floor) {
         this.image = elf.name;
         try {
-            ram = GuestMemory.map(arena, (long) memoryMiB << 20); // as the Launcher gets guest RAM
+            ram = AnonymousMemory.map(arena, (long) memoryMiB << 20); // as the Launcher gets guest RAM
             elf.load(ram, commandLine);
             host = arena.allocate(PAGE, PAGE);
             host.fill((byte) 0xF4); // hlt everywhere else; UNTIL is one of them

@@ -80,6 +80,8 @@ public final class Bench {
     private Unicorn unicorn;
     private Stack stack;
     private final List<Row> rows = new ArrayList<>();
+    /** Benchmark 10's table (its figures are not times against a floor time, so it is not a Row); null until it ran. */
+    private String idleTable;
 
     private Bench(Sizes sizes) {
         this.sizes = sizes;
@@ -105,7 +107,7 @@ public final class Bench {
                 case "--results" -> results = Path.of(args[++i]);
                 case "--tsv" -> tsv = Path.of(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: bench [--quick] [--only 1,2,3,4,5,6,7,8,9] [--results RESULTS.md] [--tsv FILE]");
+                    System.out.println("usage: bench [--quick] [--only 1,2,3,4,5,6,7,8,9,10] [--results RESULTS.md] [--tsv FILE]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -147,10 +149,19 @@ public final class Bench {
             if (only.isEmpty() || only.contains("8")) {
                 bench.notifications();
             }
+            if (only.isEmpty() || only.contains("10")) {
+                bench.idle();
+            }
             double seconds = (System.nanoTime() - begin) / 1e9;
             double virtioSeconds = (System.nanoTime() - virtioBegin) / 1e9;
             System.out.println();
-            System.out.print(bench.table(false, r -> true));
+            if (!bench.rows.isEmpty()) {
+                System.out.print(bench.table(false, r -> true));
+            }
+            if (bench.idleTable != null) {
+                System.out.println();
+                System.out.print(bench.idleTable);
+            }
             System.out.printf(Locale.ROOT, "%nmeasured in %.0f s (%s sizes)%n", seconds, sizes == Sizes.FULL ? "full" : "quick");
             if (results != null) {
                 bench.writeResults(results, seconds - virtioSeconds, virtioSeconds, only);
@@ -643,6 +654,20 @@ public final class Bench {
         }
     }
 
+    // ----------------------------------------------------------------- 10
+
+    /** 10. Idle guests: memory, threads, CPU and launch per guest, against the process with none (IdleBench). */
+    private void idle() throws Exception {
+        needHost();
+        boolean quick = sizes == Sizes.QUICK;
+        int[] counts = quick ? new int[] {1, 20, 100} : new int[] {1, 200, 1000};
+        int seconds = quick ? 3 : 10;
+        progress("10. idle guests: %s of them in turn, %d s idle each", java.util.Arrays.toString(counts), seconds);
+        IdleBench idle = new IdleBench(stack.device(), counts, seconds, line -> progress("%s", line));
+        idle.run();
+        idleTable = idle.table();
+    }
+
     // -------------------------------------------------------------- output
 
     static String time(double nanos) {
@@ -738,6 +763,7 @@ public final class Bench {
 
     private static final String BEGIN = "<!-- bench:table:begin -->", END = "<!-- bench:table:end -->";
     private static final String VIRTIO_BEGIN = "<!-- bench:virtio:begin -->", VIRTIO_END = "<!-- bench:virtio:end -->";
+    private static final String IDLE_BEGIN = "<!-- bench:idle:begin -->", IDLE_END = "<!-- bench:idle:end -->";
 
     /**
      * Replaces the tables between the markers in {@code file}: benchmarks 1-5 between the first pair, 6-8 between
@@ -765,6 +791,10 @@ public final class Bench {
             text = replace(text, VIRTIO_BEGIN, VIRTIO_END, "Virtio benchmarks", String.format(Locale.ROOT,
                 "Run of %s: %s, %d s (these three); %s.%n%n", LocalDate.now(), command, Math.round(virtioSeconds), machine)
                 + table(true, Bench::virtio));
+        }
+        if (idleTable != null) {
+            text = replace(text, IDLE_BEGIN, IDLE_END, "Idle guests", String.format(Locale.ROOT,
+                "Run of %s: %s; %s; Unicorn %s.%n%n", LocalDate.now(), command, machine, unicorn.version()) + idleTable);
         }
         Files.writeString(file, text);
     }

@@ -25,7 +25,12 @@ final class Launchers {
     }
 
     static Launcher launcher(LguestDevice device) {
-        Object config = Stack.defaults(Launcher.Config.class, Map.of());
+        return launcher(device, Map.of());
+    }
+
+    /** A Launcher whose configuration has {@code values}, the rest at the defaults. */
+    static Launcher launcher(LguestDevice device, Map<String, Object> values) {
+        Object config = Stack.defaults(Launcher.Config.class, values);
         return new Launcher(device, null, context(), (Launcher.Config) config); // guests without devices
     }
 

@@ -15,7 +15,11 @@
  * org.lguest.api.cpu.Vcpu#exitHandler}, so that a backend can hand an exit
  * to the Host core from inside its engine and keep running; the default
  * ignores the handler.
+ * <p>
+ * 1.3: {@link org.lguest.api.cpu.AnonymousMemory}, memory the host backs
+ * only where it is touched, for guest RAM and the {@link
+ * org.lguest.api.cpu.HostArea} (which now lives in such a mapping).
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package org.lguest.api.cpu;

@@ -1,15 +1,13 @@
 package org.lguest.api.device;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.lguest.api.cpu.AnonymousMemory;
 
 /**
  * What the Host knows of a Launcher: the guest memory it owns (its address
@@ -95,7 +93,7 @@ public final class LauncherTask implements AutoCloseable {
             Arena arena = Arena.ofShared();
             MemorySegment segment;
             try {
-                segment = Anonymous.map(arena, bytes);
+                segment = AnonymousMemory.map(arena, bytes);
             } catch (RuntimeException | OutOfMemoryError e) {
                 arena.close();
                 throw e;
@@ -208,51 +206,6 @@ public final class LauncherTask implements AutoCloseable {
 
         boolean contains(long address, long length) {
             return LauncherTask.contains(segment, address, length);
-        }
-    }
-
-    /*
-     * An anonymous private mapping: an arena's allocate() would zero, and so
-     * touch, every page. NORESERVE: the pages are only promised, as lguest's
-     * zero-mapped RAM was. munmap runs when the owning arena closes.
-     */
-    private static final class Anonymous {
-        private static final int PROT_READ_WRITE = 3;
-        private static final int MAP_PRIVATE_ANONYMOUS_NORESERVE = 0x02 | 0x20 | 0x4000;
-        private static final MethodHandle MMAP;
-        private static final MethodHandle MUNMAP;
-
-        static {
-            Linker linker = Linker.nativeLinker();
-            MMAP = linker.downcallHandle(linker.defaultLookup().find("mmap").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-            MUNMAP = linker.downcallHandle(linker.defaultLookup().find("munmap").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-        }
-
-        static MemorySegment map(Arena arena, long bytes) {
-            MemorySegment address;
-            try {
-                address = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, bytes, PROT_READ_WRITE,
-                    MAP_PRIVATE_ANONYMOUS_NORESERVE, -1, 0L);
-            } catch (Throwable e) {
-                throw new IllegalStateException("mmap failed", e);
-            }
-            if (address.address() == -1L) {
-                throw new OutOfMemoryError("mmap of " + bytes + " bytes refused");
-            }
-            /* SAFETY: mmap gave exactly these bytes and the view is bounded to them. Only this allocation's arena
-             * unmaps them, when the last hold goes: the Host's file holds guest RAM while it has a CPU engine mapping it. */
-            return address.reinterpret(bytes, arena, Anonymous::unmap);
-        }
-
-        private static void unmap(MemorySegment mapping) {
-            try {
-                int ignored = (int) MUNMAP.invokeExact(mapping, mapping.byteSize());
-            } catch (Throwable e) {
-                // Nothing to do at teardown: the address range is only lost until the JVM exits.
-            }
         }
     }
 }

@@ -31,6 +31,7 @@ import org.lguest.api.abi.Lhcall;
 import org.lguest.api.abi.Lhreq;
 import org.lguest.api.abi.ProtocolWords;
 import org.lguest.api.abi.PtRegs;
+import org.lguest.api.cpu.AnonymousMemory;
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestDevice;
@@ -467,7 +468,7 @@ final class RunningGuest implements Guest {
     /** Guest RAM the host has backed so far (pages touched), for admission control. */
     long residentBytes() {
         MemorySegment r = ram;
-        return r == null || !r.scope().isAlive() ? 0 : GuestMemory.resident(r);
+        return r == null || !r.scope().isAlive() ? 0 : AnonymousMemory.resident(r);
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lguest.api.cpu.AnonymousMemory;
 import org.lguest.api.guest.LaunchException;
 
 /** Issue 13, findings 3 and 4: inputs a guest or a user chooses are bounded before anything is allocated. */
@@ -116,12 +117,12 @@ class UnboundedInputTest {
     @Test
     void residentCountsOnlyTouchedPages() {
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment ram = GuestMemory.map(arena, 64 * MIB);
-            long before = GuestMemory.resident(ram);
+            MemorySegment ram = AnonymousMemory.map(arena, 64 * MIB);
+            long before = AnonymousMemory.resident(ram);
             for (long at = 0; at < 4 * MIB; at += 4096) {
                 ram.set(ValueLayout.JAVA_BYTE, at, (byte) 1);
             }
-            long after = GuestMemory.resident(ram);
+            long after = AnonymousMemory.resident(ram);
             assertTrue(after - before >= 4 * MIB && after < 64 * MIB, before + " then " + after);
         }
     }

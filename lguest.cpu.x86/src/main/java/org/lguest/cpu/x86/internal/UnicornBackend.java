@@ -16,36 +16,76 @@ import org.lguest.api.cpu.VcpuBackend;
 import org.lguest.api.cpu.VcpuException;
 import org.lguest.api.cpu.VcpuState;
 import org.lguest.cpu.x86.internal.unicorn.BlockBoundaryStops;
+import org.lguest.cpu.x86.internal.unicorn.Engine;
 import org.lguest.cpu.x86.internal.unicorn.Unicorn;
 import org.lguest.cpu.x86.internal.unicorn.UnicornException;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * Guest CPUs on Unicorn. Activation binds libunicorn.so.2 and calibrates the
  * fix for unicorn issue #1883 and the flag that keeps kicks at block
  * boundaries; any of them failing stops the component with one line saying
  * why.
+ * <p>
+ * Each guest CPU's engine gets a translation cache of {@link
+ * Config#code_cache_mib} (Unicorn's own default is 1 GiB). The cache is
+ * reserved whole and backed by the host only as code is translated, so an
+ * idle guest pays for the little it ran; a busy guest that fills it has
+ * its code translated again, which costs time, never correctness.
  */
-@Component(service = VcpuBackend.class)
+@Component(service = VcpuBackend.class, configurationPid = UnicornBackend.PID)
+@Designate(ocd = UnicornBackend.Config.class)
 public final class UnicornBackend implements VcpuBackend {
     /** A page table entry as the emulated MMU reads it: little-endian whatever the host's order. */
     private static final ValueLayout.OfInt PTE = JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    static final String PID = "org.lguest.cpu.x86";
+
+    /** Configuration (PID {@value #PID}; {@code lguest:config set org.lguest.cpu.x86 code.cache.mib 64}). */
+    @ObjectClassDefinition(name = "lguest Unicorn backend", description = "How guest CPUs run on Unicorn.")
+    public @interface Config {
+        @AttributeDefinition(name = "Translation cache per guest CPU (MiB)", description = "Address space each engine reserves for"
+            + " translated code; only what is translated is backed by memory. Larger helps guests with much code (Linux);"
+            + " a full cache is emptied and refilled.", min = "1", max = "4095")
+        int code_cache_mib() default DEFAULT_CODE_CACHE_MIB;
+    }
+
+    /** Room for all our test guests' code many times over; a guest with much more code may want a larger one. */
+    static final int DEFAULT_CODE_CACHE_MIB = 32;
+
     private static final int PAGE = 4096;
     private static final int PDE_PRESENT_WRITABLE_USER = 7;
 
     private final Unicorn unicorn;
     private final ContextLayout layout;
     private final BlockBoundaryStops stops;
+    private final long codeCacheBytes;
     /** Per guest: the page table that maps the switcher pages of all its CPUs. */
     private final Map<HostArea, GuestSwitchers> guests = new WeakHashMap<>();
 
     @Activate
+    public UnicornBackend(Config config) {
+        this(Unicorn.load(), (long) config.code_cache_mib() << 20);
+    }
+
+    /** With the default configuration (for code that composes the backend without SCR). */
     public UnicornBackend() {
-        this(Unicorn.load());
+        this(Unicorn.load(), (long) DEFAULT_CODE_CACHE_MIB << 20);
     }
 
     UnicornBackend(Unicorn unicorn) {
+        this(unicorn, (long) DEFAULT_CODE_CACHE_MIB << 20);
+    }
+
+    UnicornBackend(Unicorn unicorn, long codeCacheBytes) {
+        if (codeCacheBytes < Engine.MIN_CODE_CACHE || codeCacheBytes > Engine.MAX_CODE_CACHE) {
+            throw new IllegalArgumentException("code_cache_mib must be 1 to 4095, not " + (codeCacheBytes >> 20));
+        }
+        this.codeCacheBytes = codeCacheBytes;
         this.unicorn = unicorn;
         this.layout = ContextLayout.calibrate(unicorn);
         this.stops = BlockBoundaryStops.calibrate(unicorn);
@@ -83,7 +123,7 @@ public final class UnicornBackend implements VcpuBackend {
                 switchers = guests.computeIfAbsent(machine.hostArea(), GuestSwitchers::new);
                 switcher = switchers.forCpu(state.id());
             }
-            return new UnicornVcpu(unicorn, layout, stops, machine, state, switcher, switchers.entry);
+            return new UnicornVcpu(unicorn, codeCacheBytes, layout, stops, machine, state, switcher, switchers.entry);
         } catch (UnicornException | IllegalArgumentException | IllegalStateException e) {
             throw new VcpuException("cannot create guest CPU " + state.id() + ": " + e.getMessage(), e);
         }

@@ -100,8 +100,8 @@ final class UnicornVcpu implements Vcpu {
     private volatile long runGeneration;
     private volatile boolean closed;
 
-    UnicornVcpu(Unicorn unicorn, ContextLayout layout, BlockBoundaryStops stops, GuestMachine machine, VcpuState state,
-            Switcher switcher, int switcherEntry) {
+    UnicornVcpu(Unicorn unicorn, long codeCacheBytes, ContextLayout layout, BlockBoundaryStops stops, GuestMachine machine,
+            VcpuState state, Switcher switcher, int switcherEntry) {
         /*S:020
          * A new engine maps guest RAM at physical 0 and the host area at its base with uc_mem_map_ptr:
          * Unicorn works on the Launcher's pages themselves, nothing is copied, and the map never changes
@@ -116,7 +116,7 @@ final class UnicornVcpu implements Vcpu {
             throw new IllegalArgumentException("guest RAM must start on a page boundary, not at " + Long.toHexString(ram.address()));
         }
         this.ramBytes = ram.byteSize();
-        this.engine = Engine.open(unicorn);
+        this.engine = Engine.open(unicorn, codeCacheBytes);
         try {
             stops.apply(engine);
             // SAFETY: Unicorn keeps raw pointers into both segments until uc_close. Guest RAM is the Launcher's and the host
@@ -535,6 +535,11 @@ final class UnicornVcpu implements Vcpu {
     @Override
     public String loadTls(long[] descriptors) {
         return GdtRules.loadTls(state.gdt(), descriptors);
+    }
+
+    /** The engine's translation cache in bytes, as Unicorn reports it. */
+    long codeCacheBytes() {
+        return engine.codeCacheBytes();
     }
 
     @Override

@@ -45,7 +45,7 @@ public final class Engine implements AutoCloseable {
     /** Where in/out go; null: no device anywhere. Set and used on the running thread. */
     private PortIo portIo;
 
-    private Engine(Unicorn unicorn) {
+    private Engine(Unicorn unicorn, long codeCacheBytes) {
         this.unicorn = unicorn;
         MemorySegment opened = MemorySegment.NULL;
         try {
@@ -53,6 +53,13 @@ public final class Engine implements AutoCloseable {
             unicorn.check("uc_open(X86, MODE_32)", (int) unicorn.open.invokeExact(Unicorn.UC_ARCH_X86, Unicorn.UC_MODE_32, out));
             opened = out.get(ADDRESS, 0);
             handle = opened;
+            if (codeCacheBytes != DEFAULT_CODE_CACHE) {
+                // A small cache is for paying only for what is translated: no huge page may back it all at once.
+                HostMemory.noHugePages();
+                // Before anything below: the first hook makes Unicorn set itself up, and map the cache at the size it has then.
+                unicorn.check("uc_ctl(UC_CTL_TCG_BUFFER_SIZE, " + codeCacheBytes + ")",
+                        (int) unicorn.ctlWriteInt.invokeExact(handle, Unicorn.CTL_SET_CODE_CACHE, (int) codeCacheBytes));
+            }
             scratch = arena.allocate(64, 8);
             batchIds = arena.allocate(JAVA_INT, MAX_BATCH);
             batchValues = arena.allocate(JAVA_LONG, MAX_BATCH);
@@ -107,8 +114,41 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Unicorn's own size for the translation cache (1 GiB in 2.1: reserved whole, backed as code is translated). */
+    public static final long DEFAULT_CODE_CACHE = 0;
+    /** The bounds Unicorn takes for the cache: QEMU's smallest, and what a uint32_t holds. */
+    public static final long MIN_CODE_CACHE = 1L << 20, MAX_CODE_CACHE = 0xFFFF_F000L;
+
+    /** An engine whose translation cache has Unicorn's default size. */
     public static Engine open(Unicorn unicorn) {
-        return new Engine(unicorn);
+        return new Engine(unicorn, DEFAULT_CODE_CACHE);
+    }
+
+    /**
+     * An engine whose translation cache holds {@code codeCacheBytes}
+     * ({@link #DEFAULT_CODE_CACHE}: Unicorn's size). The cache is mapped
+     * whole and backed only as code is translated; when it fills, Unicorn
+     * drops all translated code and starts again, so a small cache costs
+     * retranslation, never correctness.
+     */
+    public static Engine open(Unicorn unicorn, long codeCacheBytes) {
+        if (codeCacheBytes != DEFAULT_CODE_CACHE && (codeCacheBytes < MIN_CODE_CACHE || codeCacheBytes > MAX_CODE_CACHE)) {
+            throw new IllegalArgumentException("a translation cache of " + codeCacheBytes + " bytes: it takes "
+                    + MIN_CODE_CACHE + " to " + MAX_CODE_CACHE);
+        }
+        return new Engine(unicorn, codeCacheBytes);
+    }
+
+    /** The translation cache's size as Unicorn reports it (UC_CTL_TCG_BUFFER_SIZE), in bytes. */
+    public long codeCacheBytes() {
+        try {
+            // SAFETY: scratch lives in this engine's arena, open while the engine is; Unicorn writes its 4 bytes during the call only.
+            unicorn.check("uc_ctl(UC_CTL_TCG_BUFFER_SIZE)", (int) unicorn.ctlReadPointer.invokeExact(handle, Unicorn.CTL_GET_CODE_CACHE,
+                    scratch));
+            return Integer.toUnsignedLong(scratch.get(JAVA_INT, 0));
+        } catch (Throwable t) {
+            throw UnicornException.wrap("uc_ctl", t);
+        }
     }
 
     /**
@@ -497,6 +537,8 @@ public final class Engine implements AutoCloseable {
                 throw UnicornException.wrap("uc_close", t);
             } finally {
                 arena.close();
+                // What uc_close freed stays in the C heap until trimmed; a guest that stopped should give it back.
+                HostMemory.trimSoon();
             }
         }
     }

@@ -59,11 +59,18 @@ public final class Unicorn {
     final MethodHandle version;
     final MethodHandle ctlRemoveCache;
     final MethodHandle ctlNoArguments;
+    final MethodHandle ctlWriteInt;
+    final MethodHandle ctlReadPointer;
     /**
      * UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0) and
      * UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0) from unicorn.h (the last one is new in 2.1).
      */
     static final int CTL_REMOVE_CACHE = 0x4800_0009, CTL_FLUSH_CODE = 0x4000_000A, CTL_FLUSH_TLB = 0x4000_000B;
+    /**
+     * UC_CTL_WRITE(UC_CTL_TCG_BUFFER_SIZE, 1) and UC_CTL_READ(UC_CTL_TCG_BUFFER_SIZE, 1): the translation cache's size
+     * in bytes, a uint32_t; written before the engine's first use, which is when Unicorn maps the cache.
+     */
+    static final int CTL_SET_CODE_CACHE = 0x4400_000D, CTL_GET_CODE_CACHE = 0x8400_000D;
     final Linker linker = Linker.nativeLinker();
     /** The machine code of Unicorn's exit-check generator, read by {@link BlockBoundaryStops}; NULL when not exported. */
     final MemorySegment exitCheckCode;
@@ -98,6 +105,9 @@ public final class Unicorn {
         ctlRemoveCache = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG),
                 Linker.Option.firstVariadicArg(2));
         ctlNoArguments = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
+        ctlWriteInt = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+        ctlReadPointer = bind(lib, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS),
+                Linker.Option.firstVariadicArg(2));
         exitCheckCode = lib.find(BlockBoundaryStops.SYMBOL).orElse(MemorySegment.NULL);
     }
 
