@@ -1,6 +1,8 @@
 /**
  * Guest management: what the Launcher offers the shell and other clients.
+ * <p>
+ * 1.4: {@link org.lguest.api.guest.Guest#hostCounters()}, the Host's counters for a guest.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.3.0")
+@org.osgi.annotation.versioning.Version("1.4.0")
 package org.lguest.api.guest;

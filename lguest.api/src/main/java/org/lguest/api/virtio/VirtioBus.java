@@ -63,6 +63,24 @@ public interface VirtioBus extends AutoCloseable {
         return List.of();
     }
 
+    /**
+     * Each enabled queue's depth now, in slot and queue order; empty from a bus that keeps none.
+     *
+     * @since 1.2
+     */
+    default List<QueueDepth> queueDepths() {
+        return List.of();
+    }
+
+    /**
+     * Each device's errors by kind, in slot order; empty from a bus that keeps none.
+     *
+     * @since 1.2
+     */
+    default List<ErrorCounts> errorCounts() {
+        return List.of();
+    }
+
     /** Detaches every device and stops their threads. Idempotent. */
     @Override
     void close();
@@ -95,5 +113,34 @@ public interface VirtioBus extends AutoCloseable {
      */
     record Counters(int slot, long notifications, long chains, long bytesRead, long bytesWritten, long errors,
             long busyNanos) {
+    }
+
+    /**
+     * How full one queue is. The device thread moves these figures; a reader sees them as they were a moment
+     * ago.
+     *
+     * @param slot the PCI device number
+     * @param queue the queue's index in its device
+     * @param size the ring's size the driver chose
+     * @param waiting chains the driver made available that the device has not taken yet
+     * @param inFlight chains the device took and has not yet given back
+     * @since 1.2
+     */
+    record QueueDepth(int slot, int queue, int size, int waiting, int inFlight) {
+    }
+
+    /**
+     * Why one device was marked broken, counted by kind: {@code "driver"} (the driver misused a register or
+     * the status protocol), {@code "chain"} (a descriptor chain or ring index broke the rules), {@code
+     * "device"} (the device service failed or gave up). Kinds never seen are left out.
+     *
+     * @param slot the PCI device number
+     * @param byKind times broken, by kind
+     * @since 1.2
+     */
+    record ErrorCounts(int slot, Map<String, Long> byKind) {
+        public ErrorCounts {
+            byKind = Map.copyOf(byKind);
+        }
     }
 }

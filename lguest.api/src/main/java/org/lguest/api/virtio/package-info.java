@@ -17,7 +17,10 @@
  * device service, so a device bundle can be restarted under a paused guest.
  * <p>
  * 1.1: {@link org.lguest.api.virtio.DeviceContext#serveNow}.
+ * <p>
+ * 1.2: {@link org.lguest.api.virtio.VirtioBus#queueDepths()} and {@link
+ * org.lguest.api.virtio.VirtioBus#errorCounts()}.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.lguest.api.virtio;

@@ -154,11 +154,14 @@ final class Core {
             if (cpu.halted) {
                 /* Re-check under the lock: an interrupt raised since the test above must not be slept through. */
                 if (host.interrupts.interruptPending(cpu) >= LGUEST_IRQS && !lg.closed) {
+                    long haltedSince = cpu.counters.start();
                     try {
                         cpu.wake.await();
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         return -Errno.EINTR;
+                    } finally {
+                        cpu.counters.halted(haltedSince);
                     }
                 }
                 continue;
@@ -283,9 +286,11 @@ final class Core {
         vcpu.portIo(cpu.lg.portIo);
         cpu.running = true;
         cpu.lock.unlock();
+        long runningSince = cpu.counters.start();
         try {
             return vcpu.run();
         } finally {
+            cpu.counters.running(runningSince);
             cpu.lock.lock();
             cpu.running = false;
             cpu.idle.signalAll();

@@ -80,9 +80,13 @@ final class Cpu {
     /** The faulting address of the last page fault. */
     long lastPagefault;
 
+    /** Exits, hypercalls, faults, interrupts, time (CpuCounters); written only by the owner thread. */
+    final CpuCounters counters;
+
     Cpu(int id, Guest lg) {
         this.id = id;
         this.lg = lg;
+        this.counters = CpuCounters.of(lg.host);
     }
 
     /** Something in pending_notify or pending.trap: the Launcher must see it first. */

@@ -500,6 +500,23 @@ final class LguestFileImpl implements LguestFile {
         }
     }
 
+    /** The sum of this guest's CPU counters; NONE before LHREQ_INITIALIZE and after close. */
+    @Override
+    public org.lguest.api.device.GuestCounters counters() {
+        Guest guest = lg;
+        if (guest == null) {
+            return org.lguest.api.device.GuestCounters.NONE;
+        }
+        CpuCounters.Sum sum = new CpuCounters.Sum();
+        for (int i = 0; i < guest.nrCpus; i++) {
+            Cpu cpu = guest.cpus[i];
+            if (cpu != null) {
+                cpu.counters.addTo(sum);
+            }
+        }
+        return sum.toCounters();
+    }
+
     /*L:060
      * close() undoes initialize(), usually because the Launcher is going
      * away. It never fails. A CPU still running in another thread's read()

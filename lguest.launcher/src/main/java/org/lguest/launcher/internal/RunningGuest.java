@@ -31,6 +31,7 @@ import org.lguest.api.abi.PtRegs;
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestDevice;
+import org.lguest.api.device.GuestCounters;
 import org.lguest.api.device.LguestFile;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.LaunchException;
@@ -84,6 +85,8 @@ final class RunningGuest implements Guest {
     private volatile String stopReason;
     private boolean waitingForBackend;
     private volatile long finalCpuNanos;
+    /** The Host's counters as they were when the file closed; null while it is open. */
+    private volatile GuestCounters finalHostCounters;
     private MemorySegment ram;
     private MemorySegment guardBelow;
     private MemorySegment guardAbove;
@@ -337,6 +340,7 @@ final class RunningGuest implements Guest {
             if (Thread.currentThread() == cpuThread) {
                 finalCpuNanos = THREADS.getCurrentThreadCpuTime();
             }
+            finalHostCounters = file.counters();
             file.close();
             if (!guardsIntact()) {
                 // Not the guest's doing: the Host reached memory that was never the guest's.
@@ -414,6 +418,12 @@ final class RunningGuest implements Guest {
             }
         }
         return kinds;
+    }
+
+    @Override
+    public GuestCounters hostCounters() {
+        GuestCounters last = finalHostCounters;
+        return last != null ? last : file.counters();
     }
 
     @Override

@@ -121,6 +121,11 @@ public class GuestStarter {
         }
 
         @Override
+        public org.lguest.api.device.GuestCounters hostCounters() {
+            return guest.hostCounters();
+        }
+
+        @Override
         public long memoryBytes() {
             return guest.memoryBytes();
         }

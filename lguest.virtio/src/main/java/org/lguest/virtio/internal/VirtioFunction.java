@@ -6,7 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.virtio.DeviceContext;
@@ -114,7 +114,10 @@ final class VirtioFunction implements SplitVirtqueue.Host {
     // Owned by the device thread (serveQueue); read racily for /metrics.
     private long served;
     private long busyNanos;
-    private final LongAdder errors = new LongAdder();
+    /** Why the device broke, by kind (VirtioBus.ErrorCounts): any thread may break it, so atomics. */
+    private static final String[] ERROR_KINDS = {"driver", "chain", "device"};
+    private static final int DRIVER = 0, CHAIN = 1, DEVICE = 2;
+    private final AtomicLongArray errors = new AtomicLongArray(ERROR_KINDS.length);
     private final DeviceRunner runner;
     private final ConcurrentMap<String, Object> state = new ConcurrentHashMap<>();
     private final Context context = new Context();
@@ -282,7 +285,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
      */
     synchronized boolean configWrite(int offset, int size, long value) {
         if (!takeConfigWrite(offset, size, value)) {
-            broken(String.format("the driver wrote %d byte(s) at configuration offset %#x, which it may not", size, offset));
+            broken(DRIVER, String.format("the driver wrote %d byte(s) at configuration offset %#x, which it may not", size, offset));
             return false;
         }
         return true;
@@ -323,7 +326,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             config[offset + i] = (byte) (value >>> (8 * i)); // the window's offset, length or data
         }
         if (dword == WINDOW_DATA && !windowWrite()) {
-            broken(String.format("the PCI_CFG window (bar %d, offset %#x, length %d) is not 1, 2 or 4 aligned bytes inside BAR0",
+            broken(DRIVER, String.format("the PCI_CFG window (bar %d, offset %#x, length %d) is not 1, 2 or 4 aligned bytes inside BAR0",
                 config[CAP_PCI_CFG + 4] & 0xFF, get32(CAP_PCI_CFG + 8), get32(CAP_PCI_CFG + 12)));
             return false;
         }
@@ -415,9 +418,9 @@ final class VirtioFunction implements SplitVirtqueue.Host {
      */
     private void notifyQueue(int size, long value) {
         if (size != NOTIFY_SIZE) {
-            broken("a " + size + "-byte write to the notification register (it is 2 bytes)");
+            broken(DRIVER, "a " + size + "-byte write to the notification register (it is 2 bytes)");
         } else if (value >= queues.length) {
-            broken("notification of queue " + value + "; the device has " + queues.length);
+            broken(DRIVER, "notification of queue " + value + "; the device has " + queues.length);
         } else {
             runner.kick((int) value);
         }
@@ -560,7 +563,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         }
         boolean goLive = (added & Virtio.STATUS_DRIVER_OK) != 0;
         if (goLive && ((status | added) & Virtio.STATUS_FEATURES_OK) == 0) {
-            broken("DRIVER_OK before FEATURES_OK");
+            broken(DRIVER, "DRIVER_OK before FEATURES_OK");
             added &= ~Virtio.STATUS_DRIVER_OK;
             goLive = false;
         }
@@ -576,7 +579,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         for (SplitVirtqueue q : queues) {
             String why = q.start();
             if (why != null) {
-                broken(why);
+                broken(DRIVER, why);
             }
         }
         activate();
@@ -593,7 +596,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             s.activate(negotiated);
         } catch (RuntimeException | LinkageError e) {
             LOG.log(Level.WARNING, name + ": activation failed", e);
-            broken("the device failed to start: " + e);
+            broken(DEVICE, "the device failed to start: " + e);
             return;
         }
         runner.resume();
@@ -705,7 +708,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             s.serve(queue);
         } catch (RuntimeException | LinkageError | AssertionError e) {
             LOG.log(Level.WARNING, name + ": serving queue " + queue + " failed", e);
-            broken("the device failed: " + e);
+            broken(DEVICE, "the device failed: " + e);
         } finally {
             if (counting) {
                 served++;
@@ -724,7 +727,31 @@ final class VirtioFunction implements SplitVirtqueue.Host {
             read += q.bytesRead;
             written += q.bytesWritten;
         }
-        return new VirtioBus.Counters(slot, served, chains, read, written, errors.sum(), busyNanos);
+        long errorsInAll = 0;
+        for (int kind = 0; kind < errors.length(); kind++) {
+            errorsInAll += errors.get(kind);
+        }
+        return new VirtioBus.Counters(slot, served, chains, read, written, errorsInAll, busyNanos);
+    }
+
+    /** This device's errors by kind; kinds never seen are left out. */
+    VirtioBus.ErrorCounts errorCounts() {
+        java.util.Map<String, Long> byKind = new java.util.LinkedHashMap<>();
+        for (int kind = 0; kind < errors.length(); kind++) {
+            if (errors.get(kind) != 0) {
+                byKind.put(ERROR_KINDS[kind], errors.get(kind));
+            }
+        }
+        return new VirtioBus.ErrorCounts(slot, byKind);
+    }
+
+    /** The depth of each queue the driver enabled. */
+    void addQueueDepths(java.util.List<VirtioBus.QueueDepth> into) {
+        for (SplitVirtqueue q : queues) {
+            if (q.size() > 0) {
+                into.add(new VirtioBus.QueueDepth(slot, q.index(), q.size(), q.waiting(), q.inFlight()));
+            }
+        }
     }
 
     // ---- SplitVirtqueue.Host ----
@@ -739,8 +766,13 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         return negotiated;
     }
 
+    /** A queue found a bad chain or ring index (SplitVirtqueue.Host). */
     @Override
     public void broken(String reason) {
+        broken(CHAIN, reason);
+    }
+
+    private void broken(int kind, String reason) {
         if (broken.get() != null) {
             return;
         }
@@ -749,7 +781,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         if (!broken.compareAndSet(null, reason)) {
             return;
         }
-        errors.increment();
+        errors.incrementAndGet(kind);
         for (SplitVirtqueue q : queues) {
             q.stop();
         }
@@ -822,7 +854,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
 
         @Override
         public void fail(String reason) {
-            VirtioFunction.this.broken(reason);
+            VirtioFunction.this.broken(DEVICE, reason);
         }
 
         @Override

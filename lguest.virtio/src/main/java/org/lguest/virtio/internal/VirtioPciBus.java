@@ -279,6 +279,24 @@ public final class VirtioPciBus implements VirtioBus {
         return counters;
     }
 
+    @Override
+    public List<QueueDepth> queueDepths() {
+        List<QueueDepth> depths = new ArrayList<>();
+        for (VirtioFunction f : functions) {
+            f.addQueueDepths(depths);
+        }
+        return depths;
+    }
+
+    @Override
+    public List<ErrorCounts> errorCounts() {
+        List<ErrorCounts> counts = new ArrayList<>();
+        for (VirtioFunction f : functions) {
+            counts.add(f.errorCounts());
+        }
+        return counts;
+    }
+
     /** Detaches a device service that is going away; its slots keep the guests' state. */
     void detach(VirtioDevice device) {
         for (VirtioFunction f : functions) {

@@ -6,12 +6,15 @@ import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.TreeMap;
 
 import javax.servlet.Servlet;
 import javax.servlet.http.HttpServlet;
 import javax.servlet.http.HttpServletRequest;
 import javax.servlet.http.HttpServletResponse;
 
+import org.lguest.api.abi.Lhcall;
+import org.lguest.api.device.GuestCounters;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
 import org.lguest.api.guest.LaunchException;
@@ -198,13 +201,14 @@ public class LguestPage extends HttpServlet {
             for (Snapshot.GuestRow row : snapshot.guests()) {
                 Guest guest = row.guest();
                 html.append("<h3>guest ").append(guest.id()).append(": ").append(escape(guest.image())).append("</h3>\n");
+                hostCounters(html, guest.id(), row.host());
                 if (row.slots().isEmpty()) {
                     html.append("<p>No virtio devices (or the guest is no longer running).</p>\n");
                 } else {
                     html.append("<table class='tablelayout lguest-devices'><thead><tr><th>slot</th><th>type</th>"
                         + "<th>name</th><th>bundle</th><th>irq</th><th>attached</th><th>status</th><th>broken</th>"
                         + "<th>notifications</th><th>chains</th><th>bytes in</th><th>bytes out</th><th>busy ms</th>"
-                        + "</tr></thead><tbody>\n");
+                        + "<th>errors</th><th>queues (waiting/in flight/size)</th></tr></thead><tbody>\n");
                     for (VirtioBus.Slot slot : row.slots()) {
                         html.append("<tr><td>").append(slot.slot()).append("</td><td>")
                             .append(escape(Virtio.typeName(slot.type()))).append("</td><td>").append(escape(slot.name()))
@@ -220,7 +224,15 @@ public class LguestPage extends HttpServlet {
                                 .append("</td><td>").append(c.bytesRead()).append("</td><td>").append(c.bytesWritten())
                                 .append("</td><td>").append(c.busyNanos() / 1_000_000).append("</td>");
                         }
-                        html.append("</tr>\n");
+                        html.append("<td class='lguest-errors'>");
+                        new TreeMap<>(row.errorsOf(slot)).forEach((kind, n) ->
+                            html.append(escape(kind)).append(": ").append(n).append(' '));
+                        html.append("</td><td class='lguest-queues'>");
+                        for (VirtioBus.QueueDepth q : row.queuesOf(slot)) {
+                            html.append('q').append(q.queue()).append(' ').append(q.waiting()).append('/')
+                                .append(q.inFlight()).append('/').append(q.size()).append(' ');
+                        }
+                        html.append("</td></tr>\n");
                     }
                     html.append("</tbody></table>\n");
                 }
@@ -232,6 +244,24 @@ public class LguestPage extends HttpServlet {
                 html.append("</pre>\n");
             }
             return html.toString();
+        }
+
+        /** One line of what the Host counted for the guest (Guest.hostCounters()). */
+        private static void hostCounters(StringBuilder html, int id, GuestCounters host) {
+            html.append("<p class='lguest-host' id='lguest-host-").append(id).append("'>");
+            if (!host.counting()) {
+                html.append("The Host keeps no counters for this guest.</p>\n");
+                return;
+            }
+            html.append("Host: running ").append(host.runningNanos() / 1_000_000).append(" ms, halted ")
+                .append(host.haltedNanos() / 1_000_000).append(" ms; interrupts delivered ")
+                .append(host.interruptsDelivered()).append("; page faults filled ").append(host.faultsFilled())
+                .append(", reflected ").append(host.faultsReflected()).append("; exits");
+            new TreeMap<>(host.exits()).forEach((kind, n) -> html.append(' ').append(escape(kind)).append(": ").append(n));
+            html.append("; hypercalls");
+            new TreeMap<>(host.hypercalls()).forEach((call, n) -> html.append(' ')
+                .append(escape(java.util.Objects.requireNonNullElse(Lhcall.name(call), "#" + call))).append(": ").append(n));
+            html.append("</p>\n");
         }
 
         static String escape(String text) {

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.lguest.api.device.GuestCounters;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
 import org.lguest.api.virtio.VirtioBus;
@@ -23,8 +24,8 @@ record Snapshot(List<GuestRow> guests) {
     /** The property the Launcher puts a running guest's number in on its services. */
     static final String GUEST_ID = "lguest.guest.id";
 
-    record GuestRow(Guest guest, List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters,
-            Map<String, String> bundles) {
+    record GuestRow(Guest guest, GuestCounters host, List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters,
+            List<VirtioBus.QueueDepth> queues, List<VirtioBus.ErrorCounts> errors, Map<String, String> bundles) {
         /** The counters of the device in {@code slot}, or null when the bus keeps none. */
         VirtioBus.Counters countersOf(VirtioBus.Slot slot) {
             for (VirtioBus.Counters c : counters) {
@@ -33,6 +34,21 @@ record Snapshot(List<GuestRow> guests) {
                 }
             }
             return null;
+        }
+
+        /** The errors by kind of the device in {@code slot}; empty when the bus keeps none. */
+        Map<String, Long> errorsOf(VirtioBus.Slot slot) {
+            for (VirtioBus.ErrorCounts e : errors) {
+                if (e.slot() == slot.slot()) {
+                    return e.byKind();
+                }
+            }
+            return Map.of();
+        }
+
+        /** The depths of the queues of the device in {@code slot}. */
+        List<VirtioBus.QueueDepth> queuesOf(VirtioBus.Slot slot) {
+            return queues.stream().filter(q -> q.slot() == slot.slot()).toList();
         }
 
         /** The symbolic name of the bundle whose device service has this name, or "-". */
@@ -49,12 +65,14 @@ record Snapshot(List<GuestRow> guests) {
         List<GuestRow> rows = new ArrayList<>();
         for (Guest guest : manager.guests()) {
             Bus bus = bus(context, guest.id());
-            rows.add(new GuestRow(guest, bus.slots(), bus.counters(), bundles));
+            rows.add(new GuestRow(guest, guest.hostCounters(), bus.slots(), bus.counters(), bus.queues(),
+                bus.errors(), bundles));
         }
         return new Snapshot(rows);
     }
 
-    private record Bus(List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters) {
+    private record Bus(List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters,
+            List<VirtioBus.QueueDepth> queues, List<VirtioBus.ErrorCounts> errors) {
     }
 
     private static Bus bus(BundleContext context, int id) {
@@ -68,13 +86,13 @@ record Snapshot(List<GuestRow> guests) {
             VirtioBus bus = context.getService(reference);
             if (bus != null) {
                 try {
-                    return new Bus(bus.slots(), bus.counters());
+                    return new Bus(bus.slots(), bus.counters(), bus.queueDepths(), bus.errorCounts());
                 } finally {
                     context.ungetService(reference);
                 }
             }
         }
-        return new Bus(List.of(), List.of());
+        return new Bus(List.of(), List.of(), List.of(), List.of());
     }
 
     /** Device name to the bundle that registers the device service of that name. */
