@@ -60,6 +60,29 @@ class RuntimeJarIT {
         Result result = run("-Dlguest.run=bad-hcall");
         assertEquals(1, result.status, result.toString());
         assertTrue(result.err.contains("killed: Bad hypercall 99"), result.toString());
+        // At the default level the log shows warnings only: the kill's INFO line is not there.
+        assertEquals(0, result.err.lines().filter(line -> line.matches(LOG_LINE) && line.contains(" INFO [")).count(),
+            result.toString());
+    }
+
+    /** A log line: "HH:mm:ss.SSS LEVEL [bundle] message", the Log Service's levels. */
+    private static final String LOG_LINE = "\\d{2}:\\d{2}:\\d{2}\\.\\d{3} (AUDIT|ERROR|WARN|INFO|DEBUG|TRACE) \\[[^\\]]+\\] .*";
+
+    /**
+     * --verbose shows INFO: the Host's kill reason comes once, through the Log Service, in the one format and
+     * under the bundle that logged it; so does the vCPU backend being bound.
+     */
+    @Test
+    void verboseLogsTheKillReasonOnceInTheLogFormat() throws Exception {
+        Result result = run("-Dlguest.verbose=true", "-Dlguest.run=bad-hcall");
+        assertEquals(1, result.status, result.toString());
+        List<String> kills = result.err.lines().filter(line -> line.contains("guest killed")).toList();
+        assertEquals(1, kills.size(), result.toString());
+        assertTrue(kills.get(0).matches(LOG_LINE), kills.get(0));
+        assertTrue(kills.get(0).matches(".* INFO \\[lguest\\.device\\] lguest: guest killed: Bad hypercall 99"), kills.get(0));
+        assertEquals(1, result.err.lines()
+            .filter(line -> line.matches(LOG_LINE) && line.endsWith("[lguest.device] lguest: vCPU backend unicorn bound"))
+            .count(), result.toString());
     }
 
     /**

@@ -1,7 +1,8 @@
 /**
  * Guest management: what the Launcher offers the shell and other clients.
  * <p>
- * 1.4: {@link org.lguest.api.guest.Guest#hostCounters()}, the Host's counters for a guest.
+ * 1.4: {@link org.lguest.api.guest.Guest#hostCounters()}, the Host's counters for a guest; {@link
+ * org.lguest.api.guest.LaunchCommand}, the shell's launch with disks and network cards for other clients.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.4.0")

@@ -80,8 +80,7 @@ public class GuestCommands {
         + " default: the image name); --memory defaults to 128 MiB (untouched RAM costs nothing); --disk FILE:ro or"
         + " --disk-ro FILE for a read-only disk; --net NAME puts a card on the in-JVM switch NAME")
     public String launch(@Descriptor("IMAGE and options") String[] arguments) throws LaunchException {
-        LaunchRequest request = LaunchRequest.parse(List.of(arguments));
-        Guest guest = starter().launch(request, CONSOLE);
+        Guest guest = starter().launch(List.of(arguments), CONSOLE);
         return "guest " + guest.id() + " started: " + guest.image();
     }
 

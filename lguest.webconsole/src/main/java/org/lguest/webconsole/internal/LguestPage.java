@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -17,6 +18,7 @@ import org.lguest.api.abi.Lhcall;
 import org.lguest.api.device.GuestCounters;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
+import org.lguest.api.guest.LaunchCommand;
 import org.lguest.api.guest.LaunchException;
 import org.lguest.api.guest.LaunchOptions;
 import org.lguest.api.virtio.Virtio;
@@ -47,6 +49,10 @@ public class LguestPage extends HttpServlet {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile GuestManager manager;
+
+    /** The shell's launch (disks and network cards included); the page launches only through it. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile LaunchCommand launchCommand;
 
     private transient BundleContext context;
 
@@ -112,16 +118,49 @@ public class LguestPage extends HttpServlet {
                 return "irq " + irq + " sent to guest " + guest.id();
             }
             case "launch" -> {
-                String image = String.valueOf(request.getParameter("image")).strip();
-                String memory = request.getParameter("memory");
-                String append = request.getParameter("append");
-                LaunchOptions options = new LaunchOptions(image, memory == null || memory.isBlank()
-                    ? LaunchOptions.DEFAULT_MEMORY_MIB : number(request, "memory"), OutputStream.nullOutputStream(),
-                    append == null || append.isBlank() ? null : append);
-                Guest guest = current.launch(options);
+                LaunchCommand command = launchCommand;
+                if (command == null) {
+                    throw new LaunchException("no launch service: is the lguest.shell bundle active? (see Bundles)");
+                }
+                Guest guest = command.launch(launchWords(request), OutputStream.nullOutputStream());
                 return "guest " + guest.id() + " started: " + guest.image();
             }
             default -> throw new IllegalArgumentException("unknown action '" + action + "': use stop, irq or launch");
+        }
+    }
+
+    /**
+     * The launch form as lguest:launch's words: the image, --memory, --append (one word, spaces kept), a
+     * --disk for each word of the disks field (FILE or FILE:ro) and a --net for each word of the switches
+     * field. The shell's parser checks them, so the page and the shell accept the same launches.
+     */
+    static List<String> launchWords(HttpServletRequest request) {
+        List<String> words = new ArrayList<>();
+        words.add(String.valueOf(request.getParameter("image")).strip());
+        String memory = request.getParameter("memory");
+        if (memory != null && !memory.isBlank()) {
+            words.add("--memory");
+            words.add(memory.strip());
+        }
+        String append = request.getParameter("append");
+        if (append != null && !append.isBlank()) {
+            words.add("--append");
+            words.add(append.strip());
+        }
+        eachWord(request.getParameter("disks"), "--disk", words);
+        eachWord(request.getParameter("switches"), "--net", words);
+        return words;
+    }
+
+    private static void eachWord(String field, String option, List<String> words) {
+        if (field == null) {
+            return;
+        }
+        for (String word : field.strip().split("\\s+")) {
+            if (!word.isEmpty()) {
+                words.add(option);
+                words.add(word);
+            }
         }
     }
 
@@ -153,7 +192,9 @@ public class LguestPage extends HttpServlet {
                 .append("' id='lguest-launch'><input type='hidden' name='action' value='launch'>")
                 .append("image <input name='image' list='lguest-images' required> memory MiB <input name='memory'"
                     + " size='5' value='").append(LaunchOptions.DEFAULT_MEMORY_MIB)
-                .append("'> command line <input name='append' size='30'> <button type='submit'>launch</button>")
+                .append("'> command line <input name='append' size='30'> disks <input name='disks' size='20'"
+                    + " placeholder='FILE or FILE:ro, space between'> switches <input name='switches' size='10'"
+                    + " placeholder='NAME ...'> <button type='submit'>launch</button>")
                 .append("<datalist id='lguest-images'>");
             for (String image : images) {
                 html.append("<option value='").append(escape(image)).append("'>");
