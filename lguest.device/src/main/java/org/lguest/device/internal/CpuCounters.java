@@ -125,8 +125,23 @@ final class CpuCounters {
         }
     }
 
+    /** The sum over {@code guest}'s CPUs; NONE for no guest. Any thread. */
+    static GuestCounters of(Guest guest) {
+        if (guest == null) {
+            return GuestCounters.NONE;
+        }
+        Sum sum = new Sum();
+        for (int i = 0; i < guest.nrCpus; i++) {
+            Cpu cpu = guest.cpus[i];
+            if (cpu != null) {
+                cpu.counters.addTo(sum);
+            }
+        }
+        return sum.toCounters();
+    }
+
     /** Adds this CPU's figures into a guest's sum. Any thread; racy reads (see the class comment). */
-    void addTo(Sum sum) {
+    private void addTo(Sum sum) {
         sum.counting |= on;
         for (int i = 0; i < exits.length; i++) {
             sum.exits[i] += exits[i];

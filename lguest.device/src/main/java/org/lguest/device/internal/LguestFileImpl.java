@@ -503,18 +503,7 @@ final class LguestFileImpl implements LguestFile {
     /** The sum of this guest's CPU counters; NONE before LHREQ_INITIALIZE and after close. */
     @Override
     public org.lguest.api.device.GuestCounters counters() {
-        Guest guest = lg;
-        if (guest == null) {
-            return org.lguest.api.device.GuestCounters.NONE;
-        }
-        CpuCounters.Sum sum = new CpuCounters.Sum();
-        for (int i = 0; i < guest.nrCpus; i++) {
-            Cpu cpu = guest.cpus[i];
-            if (cpu != null) {
-                cpu.counters.addTo(sum);
-            }
-        }
-        return sum.toCounters();
+        return CpuCounters.of(lg);
     }
 
     /*L:060
