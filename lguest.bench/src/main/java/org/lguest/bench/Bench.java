@@ -107,7 +107,7 @@ public final class Bench {
                 case "--results" -> results = Path.of(args[++i]);
                 case "--tsv" -> tsv = Path.of(args[++i]);
                 case "-h", "--help" -> {
-                    System.out.println("usage: bench [--quick] [--only 1,2,3,4,5,6,7,8,9,10] [--results RESULTS.md] [--tsv FILE]");
+                    System.out.println("usage: bench [--quick] [--only 1,2,3,4,5,6,7,8,9,10,11] [--results RESULTS.md] [--tsv FILE]");
                     return;
                 }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i] + " (try --help)");
@@ -134,6 +134,9 @@ public final class Bench {
             }
             if (only.isEmpty() || only.contains("5")) {
                 bench.switches();
+            }
+            if (only.isEmpty() || only.contains("11")) {
+                bench.counting();
             }
             // 9 came last but runs with the other guest benchmarks, before the virtio ones.
             if (only.isEmpty() || only.contains("9")) {
@@ -440,6 +443,58 @@ public final class Bench {
         }
         rows.add(new Row("4", "demand fill (" + pages + " fresh pages, 1 write each)", "/page", Stats.of(fill),
             "same pages again, shadows filled (both less an empty phase)", Stats.of(filled), Stats.of(ratios)));
+    }
+
+    /**
+     * 11. What the Host's per-guest counters cost: the hypercall round trip (1) and the demand fill (4) with
+     * counting on against the same guest with counting off (HostConfig.countPerGuest), in alternating order in
+     * each block.
+     */
+    private void counting() {
+        needHost();
+        int n = sizes.hcalls;
+        String hcall = "bench-hcall rounds=" + (sizes.rounds + sizes.warmRounds) + " count=" + n;
+        int pages = sizes.fillPages;
+        String fill = "bench-fill rounds=" + (sizes.fillRounds + sizes.warmRounds) + " pages=" + pages;
+        progress("11. Host counters on against off: %s; %s", hcall, fill);
+        List<List<Double>> calls = List.of(new ArrayList<>(), new ArrayList<>());
+        List<List<Double>> fills = List.of(new ArrayList<>(), new ArrayList<>());
+        List<Double> callRatios = new ArrayList<>(), fillRatios = new ArrayList<>();
+        try {
+            for (int block = -1; block < sizes.blocks; block++) {
+                double[] call = new double[2], page = new double[2];
+                for (int turn = 0; turn < 2; turn++) {
+                    // Counting on first in even blocks, off first in odd ones.
+                    int side = (block + turn) % 2 == 0 ? 0 : 1;
+                    stack.countPerGuest(side == 0);
+                    Console c = HostRun.run(stack.device(), "bench-hcall", hcall, MEMORY_MIB);
+                    c.expectPass("bench-hcall", side == 0 ? "counting" : "not counting");
+                    List<Double> h = kept(c, "hcall", n, sizes.warmRounds);
+                    Console f = HostRun.run(stack.device(), "bench-fill", fill, MEMORY_MIB);
+                    f.expectPass("bench-fill", side == 0 ? "counting" : "not counting");
+                    double empty = Stats.of(kept(f, "none", 1, sizes.warmRounds)).median();
+                    List<Double> p = kept(f, "fill", pages, sizes.warmRounds, empty);
+                    call[side] = Stats.of(h).median();
+                    page[side] = Stats.of(p).median();
+                    if (block >= 0) {
+                        calls.get(side).addAll(h);
+                        fills.get(side).addAll(p);
+                    }
+                }
+                if (block >= 0) {
+                    callRatios.add(call[0] / call[1]);
+                    fillRatios.add(page[0] / page[1]);
+                    progress("   block %d: hypercall %s counting, %s not (%.3f); fill %s counting, %s not (%.3f)", block + 1,
+                        time(call[0]), time(call[1]), call[0] / call[1], time(page[0]), time(page[1]), page[0] / page[1]);
+                }
+            }
+        } finally {
+            stack.countPerGuest(true);
+        }
+        rows.add(new Row("11a", "hypercall round trip, Host counting per guest", "/call", Stats.of(calls.get(0)),
+            "the same, counting off (countPerGuest=false)", Stats.of(calls.get(1)), Stats.of(callRatios)));
+        rows.add(new Row("11b", "demand fill per page, Host counting per guest", "/page", Stats.of(fills.get(0)),
+            "the same, counting off", Stats.of(fills.get(1)), Stats.of(fillRatios)));
     }
 
     /** 5. NEW_PGTABLE among four cached directories, against the same loop with FLUSH_ASYNC in its place. */

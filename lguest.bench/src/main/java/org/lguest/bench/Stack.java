@@ -38,6 +38,17 @@ final class Stack implements AutoCloseable {
         return device;
     }
 
+    /** Turns the Host's per-guest counting on or off for guests started from now on (as a configuration change). */
+    void countPerGuest(boolean on) {
+        try {
+            Class<?> configType = Class.forName("org.lguest.device.internal.HostConfig", true,
+                LguestDeviceComponent.class.getClassLoader());
+            invoke(device, "modified", configType, defaults(configType, Map.of("countPerGuest", on)));
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("cannot find the Host's configuration type: " + e, e);
+        }
+    }
+
     /** The component with its configuration at the defaults (HostConfig is package-private: a proxy, as SCR makes). */
     private static LguestDeviceComponent newDevice() {
         try {

@@ -136,7 +136,7 @@ final class Chromium implements AutoCloseable {
     /** The value of a JavaScript expression that yields a string. */
     String evaluate(String expression) throws Exception {
         String message = call("Runtime.evaluate", "{\"expression\":" + json(expression) + ",\"returnByValue\":true}");
-        Matcher value = Pattern.compile("\"value\":\"((?:[^\"\\\\]|\\\\.)*)\"").matcher(message);
+        Matcher value = Pattern.compile("\"value\":\"((?:[^\"\\\\]++|\\\\.)*+)\"").matcher(message);
         return value.find() ? unjson(value.group(1)) : "";
     }
 

@@ -60,6 +60,29 @@ class RuntimeJarIT {
         Result result = run("-Dlguest.run=bad-hcall");
         assertEquals(1, result.status, result.toString());
         assertTrue(result.err.contains("killed: Bad hypercall 99"), result.toString());
+        // At the default level the log shows warnings only: the kill's INFO line is not there.
+        assertEquals(0, result.err.lines().filter(line -> line.matches(LOG_LINE) && line.contains(" INFO [")).count(),
+            result.toString());
+    }
+
+    /** A log line: "HH:mm:ss.SSS LEVEL [bundle] message", the Log Service's levels. */
+    private static final String LOG_LINE = "\\d{2}:\\d{2}:\\d{2}\\.\\d{3} (AUDIT|ERROR|WARN|INFO|DEBUG|TRACE) \\[[^\\]]+\\] .*";
+
+    /**
+     * --verbose shows INFO: the Host's kill reason comes once, through the Log Service, in the one format and
+     * under the bundle that logged it; so does the vCPU backend being bound.
+     */
+    @Test
+    void verboseLogsTheKillReasonOnceInTheLogFormat() throws Exception {
+        Result result = run("-Dlguest.verbose=true", "-Dlguest.run=bad-hcall");
+        assertEquals(1, result.status, result.toString());
+        List<String> kills = result.err.lines().filter(line -> line.contains("guest killed")).toList();
+        assertEquals(1, kills.size(), result.toString());
+        assertTrue(kills.get(0).matches(LOG_LINE), kills.get(0));
+        assertTrue(kills.get(0).matches(".* INFO \\[lguest\\.device\\] lguest: guest killed: Bad hypercall 99"), kills.get(0));
+        assertEquals(1, result.err.lines()
+            .filter(line -> line.matches(LOG_LINE) && line.endsWith("[lguest.device] lguest: vCPU backend unicorn bound"))
+            .count(), result.toString());
     }
 
     /**
@@ -233,17 +256,18 @@ class RuntimeJarIT {
     /**
      * start, stop and update mean bundles (a guest stops with lguest:stop);
      * install answers the bundle; update re-reads our own bundles from the
-     * runtime jar. Bundle 12 is lguest.virtio.rng, as lguest.bndrun lists it.
+     * runtime jar. Bundle 13 is lguest.virtio.rng, as the resolved lguest.bndrun lists it
+     * (our bundles by name first: lguest.log, with the runtime's log, comes before lguest.paging).
      */
     @Test
     void bundleCommandsMeanBundles() throws Exception {
         Path jar = Files.createTempDirectory("lguest-bundle").resolve("itest-plain.jar");
         Bundles.writePlain(jar, "itest.plain");
         Result result = run("-Dlguest.commands=b = install " + jar + "; start $b; lb -s itest.plain;"
-            + " stop 12; lb -s lguest.virtio.rng; start 12; update 12; lb -s lguest.virtio.rng; lguest:stop 1");
+            + " stop 13; lb -s lguest.virtio.rng; start 13; update 13; lb -s lguest.virtio.rng; lguest:stop 1");
         assertEquals(1, result.status, result.toString());
         assertTrue(result.out.matches("(?s).*\\|Active +\\|.*itest.plain.*"), result.toString());
-        assertTrue(result.out.matches("(?s).*12\\|Resolved +\\|.*lguest.virtio.rng.*12\\|Active +\\|.*lguest.virtio.rng.*"),
+        assertTrue(result.out.matches("(?s).*13\\|Resolved +\\|.*lguest.virtio.rng.*13\\|Active +\\|.*lguest.virtio.rng.*"),
             result.toString());
         assertTrue(result.err.contains("'lguest:stop 1' failed: no guest 1"), result.toString());
     }
@@ -271,8 +295,8 @@ class RuntimeJarIT {
         failures.put("b = install file:/no/such/bundle.jar", "cannot install file:/no/such/bundle.jar");
         failures.put("sleep 0.3; echo not reached", "'sleep 0.3' failed with status");
         failures.put("update 999", "no bundle 999: 'lb' lists them");
-        failures.put("stop 12; lguest:demo", "no virtio rng device came up within 10 s");
-        failures.put("stop 6; lguest:launch hello",
+        failures.put("stop 13; lguest:demo", "no virtio rng device came up within 10 s");
+        failures.put("stop 7; lguest:launch hello",
             "LHREQ_INITIALIZE answered EAGAIN: the Host has no page-table manager (is lguest.paging active?");
         failures.put("lguest:config get java.lang", "java.lang is not one of ours");
         // The one command of the README's table that -c cannot run: it wants the prompt's terminal.

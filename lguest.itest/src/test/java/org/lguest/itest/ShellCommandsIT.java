@@ -109,6 +109,15 @@ public class ShellCommandsIT {
                 assertTrue(stats, stats.contains("state       RUNNING"));
                 assertTrue(stats, stats.contains("memory-mib  " + LaunchOptions.DEFAULT_MEMORY_MIB));
                 assertTrue(stats, stats.matches("(?s).*device \\d+ block +\\S+ +attached=yes .*"));
+                // The Host's counters, and the card's queues once the guest has brought it up (size > 0).
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                while (!stats.matches("(?s).*\nhost-exits hypercall [1-9]\\d*\n.*")
+                        || !stats.matches("(?s).*\ndevice \\d+ net [^\n]* q0=\\d+/\\d+/[1-9]\\d*[^\n]*\n.*")) {
+                    assertTrue(stats, System.nanoTime() < deadline);
+                    Thread.sleep(100);
+                    stats = execute("lguest:stats " + id);
+                }
+                assertTrue(stats, stats.matches("(?s).*\nrunning-ms +\\d+\n.*"));
             } finally {
                 execute("lguest:stop " + id);
             }

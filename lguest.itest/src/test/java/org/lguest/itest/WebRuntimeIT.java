@@ -113,14 +113,26 @@ class WebRuntimeIT {
         String first = awaitMetrics(guest + ",state=\"RUNNING\"} 1.0");
         double exits = value(first, "lguest_guest_exits_total{" + guest + "}");
         double cpu = value(first, "lguest_guest_cpu_seconds_total{" + guest + "}");
+        // The Host's own counters for it: it halts between timer interrupts, so HALT hypercalls, interrupts
+        // delivered and time halted all move while it runs (a series not there yet counts as 0).
+        String host = "guest=\"" + id.group(1) + "\"";
+        double halts = labelledOrZero(first, "lguest_guest_hypercalls_total", host, "name=\"HALT\"");
+        double interrupts = labelledOrZero(first, "lguest_guest_interrupts_delivered_total", host);
+        double halted = labelledOrZero(first, "lguest_guest_halted_seconds_total", host);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(LIMIT_SECONDS);
-        String later = metrics();
-        while (value(later, "lguest_guest_exits_total{" + guest + "}") <= exits
-                || value(later, "lguest_guest_cpu_seconds_total{" + guest + "}") <= cpu) {
-            assertTrue(System.nanoTime() < deadline, "the timer guest's counters never moved:\n" + later);
+        String moved = metrics();
+        while (value(moved, "lguest_guest_exits_total{" + guest + "}") <= exits
+                || value(moved, "lguest_guest_cpu_seconds_total{" + guest + "}") <= cpu
+                || labelledOrZero(moved, "lguest_guest_hypercalls_total", host, "name=\"HALT\"") <= halts
+                || labelledOrZero(moved, "lguest_guest_interrupts_delivered_total", host) <= interrupts
+                || labelledOrZero(moved, "lguest_guest_halted_seconds_total", host) <= halted) {
+            assertTrue(System.nanoTime() < deadline, "the timer guest's counters never moved:\n" + moved);
             Thread.sleep(100);
-            later = metrics();
+            moved = metrics();
         }
+        assertTrue(labelled(moved, "lguest_guest_host_exits_total", host, "kind=\"hypercall\"") > 0, moved);
+        assertTrue(labelled(moved, "lguest_guest_running_seconds_total", host) > 0, moved);
+        assertEquals(1.0, labelled(moved, "lguest_guest_host_counting", host), moved);
         String devices = metrics();
         // demo-peer has printed its line on the virtio console: chains and bytes were counted there.
         assertTrue(value(devices, series(devices, "lguest_device_chains_total", "console")) > 0, devices);
@@ -129,11 +141,61 @@ class WebRuntimeIT {
             .matcher(devices).find(), devices);
         assertTrue(Pattern.compile("lguest_device_broken\\{guest=\"1\",name=\"console\",slot=\"\\d+\",type=\"console\"\\} 0.0")
             .matcher(devices).find(), devices);
+        // Booting it filled shadow page table entries on demand.
+        assertTrue(labelled(devices, "lguest_guest_page_faults_total", "guest=\"1\"", "outcome=\"filled\"") > 0, devices);
+        // Its devices broke no rule, and each queue the driver set up shows its size.
+        assertEquals(0.0, labelled(devices, "lguest_device_errors_total", "guest=\"1\"", "type=\"console\"",
+            "kind=\"chain_loop\""), devices);
+        assertTrue(labelled(devices, "lguest_device_queue_size", "guest=\"1\"", "type=\"net\"", "queue=\"0\"") > 0,
+            devices);
+    }
+
+    /**
+     * The page launches as the shell does: demo with a disk and a card, both given in the launch form, on a
+     * switch where nobody answers (demo-peer must not be pinged: it ends after one answer). demo reads its disk
+     * first (it fails without one), then sends a ping every 200 ms for 5 s: its card's chains and bytes move
+     * while it runs.
+     */
+    @Test
+    @Order(2)
+    void aGuestLaunchedFromThePageWithADiskAndACardHasThemAndTheirCountersMove() throws Exception {
+        Path disk = Files.createTempFile("lguest-web-disk", ".img");
+        try {
+            Files.write(disk, new byte[1 << 20]);
+            String launched = post("action=launch&image=demo&memory=32&disks=" + disk + "&switches=nobody-answers");
+            Matcher id = Pattern.compile("guest\\+(\\d+)\\+started").matcher(launched);
+            assertTrue(id.find(), "the launch was not confirmed: " + launched);
+            String guest = "guest=\"" + id.group(1) + "\"";
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(LIMIT_SECONDS);
+            String first = metrics();
+            while (labelledOrZero(first, "lguest_device_chains_total", guest, "type=\"net\"") == 0) {
+                assertTrue(System.nanoTime() < deadline, "demo's card never took a chain:\n" + first);
+                Thread.sleep(50);
+                first = metrics();
+            }
+            assertTrue(labelled(first, "lguest_device_chains_total", guest, "type=\"block\"") > 0, first);
+            double chains = labelled(first, "lguest_device_chains_total", guest, "type=\"net\"");
+            double bytes = labelled(first, "lguest_device_read_bytes_total", guest, "type=\"net\"");
+            String later = metrics();
+            while (labelledOrZero(later, "lguest_device_chains_total", guest, "type=\"net\"") <= chains
+                    || labelledOrZero(later, "lguest_device_read_bytes_total", guest, "type=\"net\"") <= bytes) {
+                assertTrue(System.nanoTime() < deadline, "demo's card never moved:\n" + later);
+                Thread.sleep(50);
+                later = metrics();
+            }
+            assertTrue(labelled(later, "lguest_device_busy_seconds_total", guest, "type=\"net\"") > 0, later);
+            post("action=stop&id=" + id.group(1));
+        } finally {
+            Files.deleteIfExists(disk);
+        }
+        // A launch the shell would refuse is refused here with the shell's words.
+        String refused = post("action=launch&image=demo&switches=&disks=" + disk + ".missing");
+        assertTrue(java.net.URLDecoder.decode(refused, StandardCharsets.UTF_8).contains("failed:"), refused);
     }
 
     /** Log in, see demo-peer and its devices on the lguest page, stop it there, see its state change. */
     @Test
-    @Order(2)
+    @Order(3)
     void theLguestPageInABrowserStopsAGuest() throws Exception {
         try (Chromium browser = Chromium.start()) {
             browser.login(USER, PASSWORD);
@@ -144,6 +206,9 @@ class WebRuntimeIT {
             for (String device : List.of("lguest.virtio.console", "lguest.virtio.net", "lguest.virtio.rng")) {
                 assertTrue(shown.contains(device), "no " + device + " device on the page:\n" + shown);
             }
+            // The Host's counters for each guest, and each device's queues.
+            assertTrue(shown.contains("interrupts delivered"), shown);
+            assertTrue(shown.contains("waiting/in flight/size"), shown);
             browser.screenshot(SCREENSHOT);
             String stopButton = "document.getElementById('lguest-stop-1')";
             assertEquals("clicked", browser.evaluate("(function () { var b = " + stopButton
@@ -201,6 +266,28 @@ class WebRuntimeIT {
             + "type=\"" + type + "\"\\}) ").matcher(metrics);
         assertTrue(series.find(), "no " + name + " for guest 1's " + type + " in\n" + metrics);
         return series.group(1);
+    }
+
+    /** The value of the one series of {@code family} whose labels include every one of {@code labels}. */
+    private static double labelled(String metrics, String family, String... labels) {
+        List<String> found = new ArrayList<>();
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(family + "{") && java.util.Arrays.stream(labels).allMatch(l -> line.contains(l))) {
+                found.add(line);
+            }
+        }
+        assertEquals(1, found.size(), "series of " + family + " with " + List.of(labels) + ":\n" + metrics);
+        String line = found.get(0);
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+    }
+
+    private static double labelledOrZero(String metrics, String family, String... labels) {
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(family + "{") && java.util.Arrays.stream(labels).allMatch(l -> line.contains(l))) {
+                return labelled(metrics, family, labels);
+            }
+        }
+        return 0;
     }
 
     private static double value(String metrics, String series) {

@@ -50,6 +50,15 @@ public interface LguestFile extends AutoCloseable {
      */
     void portIo(PortIo handler);
 
+    /**
+     * What the Host has counted for this guest so far ({@link GuestCounters}). Safe from any thread.
+     *
+     * @since 1.3
+     */
+    default GuestCounters counters() {
+        return GuestCounters.NONE;
+    }
+
     /** Tears the guest down: timers, page tables, eventfds, everything. Idempotent. */
     @Override
     void close();

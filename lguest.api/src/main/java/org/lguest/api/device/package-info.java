@@ -16,7 +16,10 @@
  * org.lguest.api.device.LauncherTask#hold}: guest RAM the task owns and
  * keeps mapped until every file using it is closed; {@code map} is
  * deprecated (the Host no longer runs guests on a Launcher's own memory).
+ * <p>
+ * 1.3: {@link org.lguest.api.device.LguestFile#counters()} and {@link
+ * org.lguest.api.device.GuestCounters}: what the Host counted for a guest.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package org.lguest.api.device;

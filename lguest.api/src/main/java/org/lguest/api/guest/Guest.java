@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
+import org.lguest.api.device.GuestCounters;
 import org.osgi.annotation.versioning.ProviderType;
 
 /** One guest started by the Launcher. */
@@ -38,6 +39,16 @@ public interface Guest {
      */
     default Map<String, Long> exitsByKind() {
         return Map.of();
+    }
+
+    /**
+     * What the Host counted for this guest: exits by kind, hypercalls by number, page faults filled or
+     * reflected, interrupts delivered, time running and halted; {@link GuestCounters#NONE} when not known.
+     *
+     * @since 1.4
+     */
+    default GuestCounters hostCounters() {
+        return GuestCounters.NONE;
     }
 
     /** CPU time its run threads have used. */

@@ -75,6 +75,15 @@ public interface VirtioBus extends AutoCloseable {
         return Map.of();
     }
 
+    /**
+     * Each enabled queue's depth now, in slot and queue order; empty from a bus that keeps none.
+     *
+     * @since 1.2
+     */
+    default List<QueueDepth> queueDepths() {
+        return List.of();
+    }
+
     /** Detaches every device and stops their threads. Idempotent. */
     @Override
     void close();
@@ -107,5 +116,19 @@ public interface VirtioBus extends AutoCloseable {
      */
     record Counters(int slot, long notifications, long chains, long bytesRead, long bytesWritten, long errors,
             long busyNanos) {
+    }
+
+    /**
+     * How full one queue is. The device thread moves these figures; a reader sees them as they were a moment
+     * ago.
+     *
+     * @param slot the PCI device number
+     * @param queue the queue's index in its device
+     * @param size the ring's size the driver chose
+     * @param waiting chains the driver made available that the device has not taken yet
+     * @param inFlight chains the device took and has not yet given back
+     * @since 1.2
+     */
+    record QueueDepth(int slot, int queue, int size, int waiting, int inFlight) {
     }
 }

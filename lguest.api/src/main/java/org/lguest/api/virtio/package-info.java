@@ -87,6 +87,7 @@
  * org.lguest.api.virtio.DeviceSession#readConfig}, {@link
  * org.lguest.api.virtio.DeviceSession#activate}); {@link
  * org.lguest.api.virtio.VirtioBusFactory#refusals()}.
+ * 1.2: {@link org.lguest.api.virtio.VirtioBus#queueDepths()}.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.2.0")

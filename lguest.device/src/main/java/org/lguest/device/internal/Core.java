@@ -213,9 +213,11 @@ final class Core {
              * that saves the shared clock thread a hundred thousand wake-ups a second.
              */
             unwatch(cpu);
+            long haltedSince = cpu.counters.start();
             try {
                 return sleep(cpu, Cpu.Phase.HALTED);
             } finally {
+                cpu.counters.halted(haltedSince);
                 watch(cpu);
             }
         }
@@ -354,9 +356,11 @@ final class Core {
         vcpu.portIo(cpu.lg.portIo);
         cpu.enter(Cpu.Phase.RUNNING);
         cpu.lock.unlock();
+        long runningSince = cpu.counters.start();
         try {
             return vcpu.run();
         } finally {
+            cpu.counters.running(runningSince);
             cpu.lock.lock();
             cpu.enter(Cpu.Phase.IN_HOST);
             cpu.idle.signalAll();

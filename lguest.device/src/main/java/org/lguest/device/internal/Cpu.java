@@ -108,9 +108,14 @@ final class Cpu {
     /** The Host's look, every few milliseconds, for an interrupted reader (see Core); volatile. */
     volatile java.util.concurrent.ScheduledFuture<?> watch;
 
+    // Owner thread writes, any thread reads racily: figures for /metrics and lguest:stats, not for decisions.
+    /** Exits, hypercalls, faults, interrupts, time running and halted (CpuCounters). */
+    final CpuCounters counters;
+
     Cpu(int id, Guest lg) {
         this.id = id;
         this.lg = lg;
+        this.counters = CpuCounters.of(lg.host);
     }
 
     /** The owner's phase; read with {@link #lock} held. */

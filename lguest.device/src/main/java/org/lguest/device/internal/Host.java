@@ -62,6 +62,8 @@ final class Host implements LguestDevice, AutoCloseable {
     private final Clock clock;
     private final Set<LguestFileImpl> files = ConcurrentHashMap.newKeySet();
     private volatile Settings settings;
+    /** HostConfig.countPerGuest: whether CPUs made from now on keep CpuCounters. Set by the component. */
+    volatile boolean countPerGuest = true;
     private volatile VcpuBackend backend;
     private volatile PageTableManager pageTableManager;
 

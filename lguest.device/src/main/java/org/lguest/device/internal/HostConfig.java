@@ -29,4 +29,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "(at most 1024: the switcher's 4 MiB).",
         min = "16", max = "1024")
     int hostAreaPages() default 1024;
+
+    @AttributeDefinition(
+        name = "Count per guest",
+        description = "Keep counters for each guest (exits by kind, hypercalls by number, page faults, "
+            + "interrupts, time running and halted) for /metrics and lguest:stats. Applies to guests started "
+            + "after the change.")
+    boolean countPerGuest() default true;
 }

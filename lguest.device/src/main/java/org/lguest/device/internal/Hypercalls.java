@@ -36,6 +36,7 @@ final class Hypercalls {
     void doHcall(Cpu cpu, long[] args) {
         Guest lg = cpu.lg;
         long call = args[0];
+        cpu.counters.hypercall(call);
         switch ((int) call) {
             case Lhcall.FLUSH_ASYNC -> {
                 /* Nothing to do: the exit itself got the ring run, which is what the Guest wanted. */

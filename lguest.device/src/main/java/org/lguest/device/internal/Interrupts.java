@@ -228,6 +228,7 @@ final class Interrupts {
         int vector = FIRST_EXTERNAL_VECTOR + irq;
         if (idtPresent(cpu.idtLo[vector], cpu.idtHi[vector])) {
             cpu.clearIrq(irq);
+            cpu.counters.interruptDelivered();
             if ((regs.get(Reg.EIP) & MASK) == lg.noirqIret) {
                 /* About to iret: deliver on the frame that iret would pop. */
                 if (emulateNoirqIret(cpu)) {

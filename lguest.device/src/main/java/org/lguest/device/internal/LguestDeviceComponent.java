@@ -40,6 +40,7 @@ public final class LguestDeviceComponent implements LguestDevice {
     @Activate
     public LguestDeviceComponent(HostConfig config) {
         this.host = new Host(settings(config));
+        host.countPerGuest = config.countPerGuest();
     }
 
     static Host.Settings settings(HostConfig config) {
@@ -49,6 +50,7 @@ public final class LguestDeviceComponent implements LguestDevice {
     @Modified
     void modified(HostConfig config) {
         host.settings(settings(config));
+        host.countPerGuest = config.countPerGuest();
     }
 
     @Deactivate

@@ -504,6 +504,12 @@ final class LguestFileImpl implements LguestFile {
         }
     }
 
+    /** The sum of this guest's CPU counters; NONE before LHREQ_INITIALIZE and after close. */
+    @Override
+    public org.lguest.api.device.GuestCounters counters() {
+        return CpuCounters.of(lg);
+    }
+
     /*L:060
      * close() undoes initialize(), usually because the Launcher is going
      * away. It never fails. A CPU still running in another thread's read()

@@ -27,6 +27,7 @@ final class Traps {
 
     /*H:050 Called by the run loop after every exit, with the CPU's lock held again. */
     void handleTrap(Cpu cpu, VcpuExit exit) {
+        cpu.counters.exit(exit);
         if (exit.kind() == VcpuExit.Kind.KICKED) {
             /* A kick, not a trap: the loop itself finds the reason (interrupt, pause, close). */
             return;
@@ -62,7 +63,7 @@ final class Traps {
                     /* No manager right now; the retried access faults again once one is back. */
                     return;
                 }
-                switch (pt.demandPage(cpu.id, cr2, exit.errorCode())) {
+                switch (cpu.counters.pageFault(pt.demandPage(cpu.id, cr2, exit.errorCode()))) {
                     case FILLED -> {
                         cpu.vcpu.pageFilled(cr2);
                         return;

@@ -35,6 +35,7 @@ import org.lguest.api.cpu.AnonymousMemory;
 import org.lguest.api.device.Eventfd;
 import org.lguest.api.device.LauncherTask;
 import org.lguest.api.device.LguestDevice;
+import org.lguest.api.device.GuestCounters;
 import org.lguest.api.device.LguestFile;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.LaunchException;
@@ -95,6 +96,8 @@ final class RunningGuest implements Guest {
     private volatile String stopReason;
     private boolean waitingForBackend;
     private volatile long finalCpuNanos;
+    /** The Host's counters as they were when the file closed; null while it is open. */
+    private volatile GuestCounters finalHostCounters;
     private MemorySegment ram;
     private MemorySegment guardBelow;
     private MemorySegment guardAbove;
@@ -400,6 +403,7 @@ final class RunningGuest implements Guest {
             if (Thread.currentThread() == cpuThread) {
                 finalCpuNanos = THREADS.getCurrentThreadCpuTime();
             }
+            finalHostCounters = file.counters();
             file.close();
             if (!guardsIntact()) {
                 // Not the guest's doing: the Host reached memory that was never the guest's.
@@ -487,6 +491,12 @@ final class RunningGuest implements Guest {
             }
         }
         return kinds;
+    }
+
+    @Override
+    public GuestCounters hostCounters() {
+        GuestCounters last = finalHostCounters;
+        return last != null ? last : file.counters();
     }
 
     @Override

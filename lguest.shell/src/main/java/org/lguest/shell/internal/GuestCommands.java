@@ -6,16 +6,24 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.SubmissionPublisher;
 import java.util.function.Function;
 
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Descriptor;
+import org.lguest.api.abi.Lhcall;
 import org.lguest.api.abi.PtRegs;
+import org.lguest.api.device.GuestCounters;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
 import org.lguest.api.guest.LaunchException;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioBus;
 import org.osgi.framework.BundleContext;
@@ -129,16 +137,23 @@ public class GuestCommands {
         return table.toString().stripTrailing();
     }
 
-    @Descriptor("a guest's figures, as /metrics gives them under ./lguest --web: state, exits, CPU time, memory, and"
-        + " per device attached, status and broken")
+    @Descriptor("a guest's figures, as /metrics gives them under ./lguest --web: state, exits, CPU time, memory, the"
+        + " Host's counters (time running and halted, interrupts, page faults, exits by kind, hypercalls by number),"
+        + " and per device attached, status, broken, counters, errors by kind and queue depths"
+        + " (qN=waiting/in flight/size)")
     public String stats(@Descriptor("the guest's id (see lguest:list)") int id) throws LaunchException {
         Guest guest = guest(id);
         StringBuilder text = new StringBuilder(String.format(
             "guest %d (%s)%nstate       %s%nexits       %d%ncpu-ms      %d%nmemory-mib  %d%n", guest.id(), guest.image(),
             guest.state(), guest.exits(), guest.cpuTime().toMillis(), guest.memoryBytes() >> 20));
         guest.exitsByKind().forEach((kind, n) -> text.append(String.format("exits %-6s %d%n", kind, n)));
+        hostCounters(text, guest.hostCounters());
+        List<VirtioBus.QueueDepth> queues = guest.state() == Guest.State.RUNNING
+            ? withGuestService(VirtioBus.class, id, VirtioBus::queueDepths) : List.of();
         List<VirtioBus.Slot> slots = guest.state() == Guest.State.RUNNING
             ? withGuestService(VirtioBus.class, id, VirtioBus::slots) : List.of();
+        Map<Integer, Map<DeviceFault, Long>> faults = guest.state() == Guest.State.RUNNING
+            ? withGuestService(VirtioBus.class, id, bus -> faultsBySlot(bus, slots)) : Map.of();
         List<VirtioBus.Counters> counters = guest.state() == Guest.State.RUNNING
             ? withGuestService(VirtioBus.class, id, VirtioBus::counters) : List.of();
         for (VirtioBus.Slot slot : slots) {
@@ -152,9 +167,35 @@ public class GuestCommands {
                         c.busyNanos() / 1_000_000));
                 }
             }
+            faults.getOrDefault(slot.slot(), Map.of()).forEach((kind, n) -> text.append(" errors-").append(kind.name().toLowerCase(Locale.ROOT)).append('=').append(n));
+            for (VirtioBus.QueueDepth q : queues) {
+                if (q.slot() == slot.slot()) {
+                    text.append(String.format(" q%d=%d/%d/%d", q.queue(), q.waiting(), q.inFlight(), q.size()));
+                }
+            }
             text.append(System.lineSeparator());
         }
         return text.toString().stripTrailing();
+    }
+
+    private static Map<Integer, Map<DeviceFault, Long>> faultsBySlot(VirtioBus bus, List<VirtioBus.Slot> slots) {
+        Map<Integer, Map<DeviceFault, Long>> faults = new HashMap<>();
+        slots.forEach(slot -> faults.put(slot.slot(), bus.faults(slot.slot())));
+        return faults;
+    }
+
+    /** The Host's counters for the guest, one figure a line (lguest:stats). */
+    private static void hostCounters(StringBuilder text, GuestCounters host) {
+        if (!host.counting()) {
+            text.append(String.format("host        not counting%n"));
+            return;
+        }
+        text.append(String.format("running-ms  %d%nhalted-ms   %d%ninterrupts  %d%nfaults filled %d%nfaults reflected %d%n",
+            host.runningNanos() / 1_000_000, host.haltedNanos() / 1_000_000, host.interruptsDelivered(),
+            host.faultsFilled(), host.faultsReflected()));
+        new TreeMap<>(host.exits()).forEach((kind, n) -> text.append(String.format("host-exits %s %d%n", kind, n)));
+        new TreeMap<>(host.hypercalls()).forEach((call, n) -> text.append(String.format("hypercall %d %s %d%n", call,
+            Objects.requireNonNullElse(Lhcall.name(call), "unknown"), n)));
     }
 
     @Descriptor("type a line at a running guest's virtio console")

@@ -2,12 +2,14 @@ package org.lguest.shell.internal;
 
 import java.io.OutputStream;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
+import org.lguest.api.guest.LaunchCommand;
 import org.lguest.api.guest.LaunchException;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -24,8 +26,8 @@ import org.osgi.service.cm.ConfigurationAdmin;
  * number is not known before the Launcher starts it. So a second guest of the
  * same image started while the first runs gets the same devices too.
  */
-@Component(service = GuestStarter.class)
-public class GuestStarter {
+@Component(service = {GuestStarter.class, LaunchCommand.class})
+public class GuestStarter implements LaunchCommand {
     /** How long a launch waits for its devices to appear. */
     static final Duration DEVICE_WAIT = Duration.ofSeconds(10);
 
@@ -49,6 +51,12 @@ public class GuestStarter {
     /** Waits until the platform has a device of each type (virtio id to what it is called in an error). */
     void awaitDevices(Map<Integer, String> types) throws LaunchException {
         DeviceConfigurations.awaitTypes(context, DEVICE_WAIT, types);
+    }
+
+    /** lguest:launch's words for any client (the web page): the same parse and launch as the shell's. */
+    @Override
+    public Guest launch(List<String> words, OutputStream console) throws LaunchException {
+        return launch(LaunchRequest.parse(words), console);
     }
 
     /** Boots the guest with its console on {@code console}; returns once it runs. */
@@ -128,6 +136,11 @@ public class GuestStarter {
         @Override
         public Map<String, Long> exitsByKind() {
             return guest.exitsByKind();
+        }
+
+        @Override
+        public org.lguest.api.device.GuestCounters hostCounters() {
+            return guest.hostCounters();
         }
 
         @Override

@@ -387,6 +387,29 @@ final class SplitVirtqueue implements VirtQueue {
         }
     }
 
+    /**
+     * Chains the driver made available that the device has not taken: read from the ring by a thread that is
+     * not the device's, so a moment old, and 0 when the ring is not running or cannot be read.
+     */
+    int waiting() {
+        MemorySegment a = avail;
+        if (!running || a == null) {
+            return 0;
+        }
+        try {
+            int pending = (u16(a, 2) - lastAvail) & 0xFFFF;
+            return Math.min(pending, size);
+        } catch (RuntimeException e) {
+            // Guest RAM going away under a scrape: nothing is waiting any more.
+            return 0;
+        }
+    }
+
+    /** Chains taken and not yet given back (read racily by other threads). */
+    int inFlight() {
+        return running ? (lastAvail - usedIdx) & 0xFFFF : 0;
+    }
+
     /** Chains completed since the guest was last told. */
     int unsignalled() {
         return unsignalled;

@@ -774,6 +774,15 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         return counts;
     }
 
+    /** The depth of each queue the driver enabled. */
+    void addQueueDepths(java.util.List<VirtioBus.QueueDepth> into) {
+        for (SplitVirtqueue q : queues) {
+            if (q.size() > 0) {
+                into.add(new VirtioBus.QueueDepth(slot, q.index(), q.size(), q.waiting(), q.inFlight()));
+            }
+        }
+    }
+
     // ---- SplitVirtqueue.Host ----
 
     @Override
@@ -786,6 +795,7 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         return negotiated;
     }
 
+    /** A queue found a bad chain or ring index (SplitVirtqueue.Host). */
     @Override
     public void broken(DeviceFault fault, String detail) {
         String reason = fault.reason(detail);

@@ -303,6 +303,15 @@ public final class VirtioPciBus implements StandaloneBus {
         return Map.of();
     }
 
+    @Override
+    public List<QueueDepth> queueDepths() {
+        List<QueueDepth> depths = new ArrayList<>();
+        for (VirtioFunction f : functions) {
+            f.addQueueDepths(depths);
+        }
+        return depths;
+    }
+
     /** Detaches a device service that is going away; its slots keep the guests' state. */
     @Override
     public void detach(VirtioDevice device) {

@@ -1,10 +1,15 @@
 package org.lguest.webconsole.internal;
 
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
+import org.lguest.api.abi.Lhcall;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.virtio.Virtio;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.VirtioBus;
 
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
@@ -52,6 +57,7 @@ final class GuestMetrics {
                 }
             }))
             .register(registry);
+        hostMetrics(snapshots);
         GaugeWithCallback.builder().name("lguest_device_attached")
             .help("1 while a device service serves the slot").labelNames("guest", "slot", "type", "name")
             .callback(cb -> snapshots.get().guests().forEach(row -> row.slots().forEach(slot ->
@@ -75,8 +81,22 @@ final class GuestMetrics {
             VirtioBus.Counters::bytesRead);
         deviceCounter(snapshots, "lguest_device_written_bytes_total", "Bytes the device wrote into chains",
             VirtioBus.Counters::bytesWritten);
-        deviceCounter(snapshots, "lguest_device_errors_total", "Times the device was marked broken",
-            VirtioBus.Counters::errors);
+        CounterWithCallback.builder().name("lguest_device_errors_total")
+            .help("Times the device was marked broken, by the fault that broke it (org.lguest.api.virtio.DeviceFault,"
+                + " in lower case)")
+            .labelNames("guest", "slot", "type", "name", "kind")
+            .callback(cb -> snapshots.get().guests().forEach(row -> row.slots().forEach(slot -> {
+                Map<DeviceFault, Long> byKind = row.faultsOf(slot);
+                for (DeviceFault kind : DeviceFault.values()) {
+                    cb.call(byKind.getOrDefault(kind, 0L), withLast(deviceLabels(row.guest(), slot), kindLabel(kind)));
+                }
+            })))
+            .register(registry);
+        queueGauge(snapshots, "lguest_device_queue_waiting",
+            "Chains the driver made available that the device has not taken yet", VirtioBus.QueueDepth::waiting);
+        queueGauge(snapshots, "lguest_device_queue_in_flight", "Chains the device took and has not given back yet",
+            VirtioBus.QueueDepth::inFlight);
+        queueGauge(snapshots, "lguest_device_queue_size", "The ring size the driver chose", VirtioBus.QueueDepth::size);
         CounterWithCallback.builder().name("lguest_device_busy_seconds_total")
             .help("Time the device thread spent serving queues").labelNames("guest", "slot", "type", "name")
             .callback(cb -> snapshots.get().guests().forEach(row -> row.slots().forEach(slot -> {
@@ -86,6 +106,73 @@ final class GuestMetrics {
                 }
             })))
             .register(registry);
+    }
+
+    /** The label of a fault kind: every kind is listed for every device, so a rate starts at zero. */
+    static String kindLabel(DeviceFault kind) {
+        return kind.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** What the Host counted for each guest (Guest.hostCounters()). */
+    private void hostMetrics(Supplier<Snapshot> snapshots) {
+        GaugeWithCallback.builder().name("lguest_guest_host_counting")
+            .help("1 while the Host counts for the guest (the Host core's countPerGuest setting)")
+            .labelNames("guest", "image")
+            .callback(cb -> snapshots.get().guests().forEach(row -> cb.call(row.host().counting() ? 1 : 0,
+                id(row.guest()), row.guest().image())))
+            .register(registry);
+        CounterWithCallback.builder().name("lguest_guest_host_exits_total")
+            .help("Times the guest left the CPU, by kind, as the Host handled them (inside the engine or not)")
+            .labelNames("guest", "image", "kind")
+            .callback(cb -> snapshots.get().guests().forEach(row -> new TreeMap<>(row.host().exits()).forEach(
+                (kind, n) -> cb.call(n, id(row.guest()), row.guest().image(), kind))))
+            .register(registry);
+        CounterWithCallback.builder().name("lguest_guest_hypercalls_total")
+            .help("Hypercalls done, by number and name (the ring's included)").labelNames("guest", "image", "call", "name")
+            .callback(cb -> snapshots.get().guests().forEach(row -> new TreeMap<>(row.host().hypercalls()).forEach(
+                (call, n) -> cb.call(n, id(row.guest()), row.guest().image(), Integer.toString(call),
+                    java.util.Objects.requireNonNullElse(Lhcall.name(call), "unknown")))))
+            .register(registry);
+        CounterWithCallback.builder().name("lguest_guest_page_faults_total")
+            .help("Page faults: filled by the Host (the guest never saw them) or reflected to the guest's handler")
+            .labelNames("guest", "image", "outcome")
+            .callback(cb -> snapshots.get().guests().forEach(row -> {
+                cb.call(row.host().faultsFilled(), id(row.guest()), row.guest().image(), "filled");
+                cb.call(row.host().faultsReflected(), id(row.guest()), row.guest().image(), "reflected");
+            }))
+            .register(registry);
+        CounterWithCallback.builder().name("lguest_guest_interrupts_delivered_total")
+            .help("Interrupts pushed onto the guest's stack for its handler").labelNames("guest", "image")
+            .callback(cb -> snapshots.get().guests().forEach(row -> cb.call(row.host().interruptsDelivered(),
+                id(row.guest()), row.guest().image())))
+            .register(registry);
+        CounterWithCallback.builder().name("lguest_guest_running_seconds_total")
+            .help("Time the guest's CPUs ran guest code").labelNames("guest", "image")
+            .callback(cb -> snapshots.get().guests().forEach(row -> cb.call(row.host().runningNanos() / 1e9,
+                id(row.guest()), row.guest().image())))
+            .register(registry);
+        CounterWithCallback.builder().name("lguest_guest_halted_seconds_total")
+            .help("Time the guest's CPUs slept halted, waiting for an interrupt").labelNames("guest", "image")
+            .callback(cb -> snapshots.get().guests().forEach(row -> cb.call(row.host().haltedNanos() / 1e9,
+                id(row.guest()), row.guest().image())))
+            .register(registry);
+    }
+
+    private void queueGauge(Supplier<Snapshot> snapshots, String name, String help,
+            ToLongFunction<VirtioBus.QueueDepth> value) {
+        GaugeWithCallback.builder().name(name).help(help).labelNames("guest", "slot", "type", "name", "queue")
+            .callback(cb -> snapshots.get().guests().forEach(row -> row.slots().forEach(slot -> {
+                for (VirtioBus.QueueDepth q : row.queuesOf(slot)) {
+                    cb.call(value.applyAsLong(q), withLast(deviceLabels(row.guest(), slot), Integer.toString(q.queue())));
+                }
+            })))
+            .register(registry);
+    }
+
+    private static String[] withLast(String[] labels, String last) {
+        String[] all = java.util.Arrays.copyOf(labels, labels.length + 1);
+        all[labels.length] = last;
+        return all;
     }
 
     private void deviceCounter(Supplier<Snapshot> snapshots, String name, String help,

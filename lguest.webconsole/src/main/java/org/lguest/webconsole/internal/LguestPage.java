@@ -5,15 +5,20 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeMap;
 
 import javax.servlet.Servlet;
 import javax.servlet.http.HttpServlet;
 import javax.servlet.http.HttpServletRequest;
 import javax.servlet.http.HttpServletResponse;
 
+import org.lguest.api.abi.Lhcall;
+import org.lguest.api.device.GuestCounters;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
+import org.lguest.api.guest.LaunchCommand;
 import org.lguest.api.guest.LaunchException;
 import org.lguest.api.guest.LaunchOptions;
 import org.lguest.api.virtio.Virtio;
@@ -44,6 +49,10 @@ public class LguestPage extends HttpServlet {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile GuestManager manager;
+
+    /** The shell's launch (disks and network cards included); the page launches only through it. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile LaunchCommand launchCommand;
 
     private transient BundleContext context;
 
@@ -109,16 +118,49 @@ public class LguestPage extends HttpServlet {
                 return "irq " + irq + " sent to guest " + guest.id();
             }
             case "launch" -> {
-                String image = String.valueOf(request.getParameter("image")).strip();
-                String memory = request.getParameter("memory");
-                String append = request.getParameter("append");
-                LaunchOptions options = new LaunchOptions(image, memory == null || memory.isBlank()
-                    ? LaunchOptions.DEFAULT_MEMORY_MIB : number(request, "memory"), OutputStream.nullOutputStream(),
-                    append == null || append.isBlank() ? null : append);
-                Guest guest = current.launch(options);
+                LaunchCommand command = launchCommand;
+                if (command == null) {
+                    throw new LaunchException("no launch service: is the lguest.shell bundle active? (see Bundles)");
+                }
+                Guest guest = command.launch(launchWords(request), OutputStream.nullOutputStream());
                 return "guest " + guest.id() + " started: " + guest.image();
             }
             default -> throw new IllegalArgumentException("unknown action '" + action + "': use stop, irq or launch");
+        }
+    }
+
+    /**
+     * The launch form as lguest:launch's words: the image, --memory, --append (one word, spaces kept), a
+     * --disk for each word of the disks field (FILE or FILE:ro) and a --net for each word of the switches
+     * field. The shell's parser checks them, so the page and the shell accept the same launches.
+     */
+    static List<String> launchWords(HttpServletRequest request) {
+        List<String> words = new ArrayList<>();
+        words.add(String.valueOf(request.getParameter("image")).strip());
+        String memory = request.getParameter("memory");
+        if (memory != null && !memory.isBlank()) {
+            words.add("--memory");
+            words.add(memory.strip());
+        }
+        String append = request.getParameter("append");
+        if (append != null && !append.isBlank()) {
+            words.add("--append");
+            words.add(append.strip());
+        }
+        eachWord(request.getParameter("disks"), "--disk", words);
+        eachWord(request.getParameter("switches"), "--net", words);
+        return words;
+    }
+
+    private static void eachWord(String field, String option, List<String> words) {
+        if (field == null) {
+            return;
+        }
+        for (String word : field.strip().split("\\s+")) {
+            if (!word.isEmpty()) {
+                words.add(option);
+                words.add(word);
+            }
         }
     }
 
@@ -150,7 +192,9 @@ public class LguestPage extends HttpServlet {
                 .append("' id='lguest-launch'><input type='hidden' name='action' value='launch'>")
                 .append("image <input name='image' list='lguest-images' required> memory MiB <input name='memory'"
                     + " size='5' value='").append(LaunchOptions.DEFAULT_MEMORY_MIB)
-                .append("'> command line <input name='append' size='30'> <button type='submit'>launch</button>")
+                .append("'> command line <input name='append' size='30'> disks <input name='disks' size='20'"
+                    + " placeholder='FILE or FILE:ro, space between'> switches <input name='switches' size='10'"
+                    + " placeholder='NAME ...'> <button type='submit'>launch</button>")
                 .append("<datalist id='lguest-images'>");
             for (String image : images) {
                 html.append("<option value='").append(escape(image)).append("'>");
@@ -198,13 +242,14 @@ public class LguestPage extends HttpServlet {
             for (Snapshot.GuestRow row : snapshot.guests()) {
                 Guest guest = row.guest();
                 html.append("<h3>guest ").append(guest.id()).append(": ").append(escape(guest.image())).append("</h3>\n");
+                hostCounters(html, guest.id(), row.host());
                 if (row.slots().isEmpty()) {
                     html.append("<p>No virtio devices (or the guest is no longer running).</p>\n");
                 } else {
                     html.append("<table class='tablelayout lguest-devices'><thead><tr><th>slot</th><th>type</th>"
                         + "<th>name</th><th>bundle</th><th>irq</th><th>attached</th><th>status</th><th>broken</th>"
                         + "<th>notifications</th><th>chains</th><th>bytes in</th><th>bytes out</th><th>busy ms</th>"
-                        + "</tr></thead><tbody>\n");
+                        + "<th>errors</th><th>queues (waiting/in flight/size)</th></tr></thead><tbody>\n");
                     for (VirtioBus.Slot slot : row.slots()) {
                         html.append("<tr><td>").append(slot.slot()).append("</td><td>")
                             .append(escape(Virtio.typeName(slot.type()))).append("</td><td>").append(escape(slot.name()))
@@ -220,7 +265,15 @@ public class LguestPage extends HttpServlet {
                                 .append("</td><td>").append(c.bytesRead()).append("</td><td>").append(c.bytesWritten())
                                 .append("</td><td>").append(c.busyNanos() / 1_000_000).append("</td>");
                         }
-                        html.append("</tr>\n");
+                        html.append("<td class='lguest-errors'>");
+                        row.faultsOf(slot).forEach((kind, n) ->
+                            html.append(escape(GuestMetrics.kindLabel(kind))).append(": ").append(n).append(' '));
+                        html.append("</td><td class='lguest-queues'>");
+                        for (VirtioBus.QueueDepth q : row.queuesOf(slot)) {
+                            html.append('q').append(q.queue()).append(' ').append(q.waiting()).append('/')
+                                .append(q.inFlight()).append('/').append(q.size()).append(' ');
+                        }
+                        html.append("</td></tr>\n");
                     }
                     html.append("</tbody></table>\n");
                 }
@@ -232,6 +285,24 @@ public class LguestPage extends HttpServlet {
                 html.append("</pre>\n");
             }
             return html.toString();
+        }
+
+        /** One line of what the Host counted for the guest (Guest.hostCounters()). */
+        private static void hostCounters(StringBuilder html, int id, GuestCounters host) {
+            html.append("<p class='lguest-host' id='lguest-host-").append(id).append("'>");
+            if (!host.counting()) {
+                html.append("The Host keeps no counters for this guest.</p>\n");
+                return;
+            }
+            html.append("Host: running ").append(host.runningNanos() / 1_000_000).append(" ms, halted ")
+                .append(host.haltedNanos() / 1_000_000).append(" ms; interrupts delivered ")
+                .append(host.interruptsDelivered()).append("; page faults filled ").append(host.faultsFilled())
+                .append(", reflected ").append(host.faultsReflected()).append("; exits");
+            new TreeMap<>(host.exits()).forEach((kind, n) -> html.append(' ').append(escape(kind)).append(": ").append(n));
+            html.append("; hypercalls");
+            new TreeMap<>(host.hypercalls()).forEach((call, n) -> html.append(' ')
+                .append(escape(java.util.Objects.requireNonNullElse(Lhcall.name(call), "#" + call))).append(": ").append(n));
+            html.append("</p>\n");
         }
 
         static String escape(String text) {

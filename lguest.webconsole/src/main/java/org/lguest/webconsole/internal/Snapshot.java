@@ -6,8 +6,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.lguest.api.device.GuestCounters;
 import org.lguest.api.guest.Guest;
 import org.lguest.api.guest.GuestManager;
+import org.lguest.api.virtio.DeviceFault;
 import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioDevice;
 import org.osgi.framework.BundleContext;
@@ -23,8 +25,8 @@ record Snapshot(List<GuestRow> guests) {
     /** The property the Launcher puts a running guest's number in on its services. */
     static final String GUEST_ID = "lguest.guest.id";
 
-    record GuestRow(Guest guest, List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters,
-            Map<String, String> bundles) {
+    record GuestRow(Guest guest, GuestCounters host, List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters,
+            List<VirtioBus.QueueDepth> queues, Map<Integer, Map<DeviceFault, Long>> faults, Map<String, String> bundles) {
         /** The counters of the device in {@code slot}, or null when the bus keeps none. */
         VirtioBus.Counters countersOf(VirtioBus.Slot slot) {
             for (VirtioBus.Counters c : counters) {
@@ -33,6 +35,16 @@ record Snapshot(List<GuestRow> guests) {
                 }
             }
             return null;
+        }
+
+        /** How often each kind of fault broke the device in {@code slot}; empty when the bus keeps none. */
+        Map<DeviceFault, Long> faultsOf(VirtioBus.Slot slot) {
+            return faults.getOrDefault(slot.slot(), Map.of());
+        }
+
+        /** The depths of the queues of the device in {@code slot}. */
+        List<VirtioBus.QueueDepth> queuesOf(VirtioBus.Slot slot) {
+            return queues.stream().filter(q -> q.slot() == slot.slot()).toList();
         }
 
         /** The symbolic name of the bundle whose device service has this name, or "-". */
@@ -49,12 +61,14 @@ record Snapshot(List<GuestRow> guests) {
         List<GuestRow> rows = new ArrayList<>();
         for (Guest guest : manager.guests()) {
             Bus bus = bus(context, guest.id());
-            rows.add(new GuestRow(guest, bus.slots(), bus.counters(), bundles));
+            rows.add(new GuestRow(guest, guest.hostCounters(), bus.slots(), bus.counters(), bus.queues(),
+                bus.faults(), bundles));
         }
         return new Snapshot(rows);
     }
 
-    private record Bus(List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters) {
+    private record Bus(List<VirtioBus.Slot> slots, List<VirtioBus.Counters> counters,
+            List<VirtioBus.QueueDepth> queues, Map<Integer, Map<DeviceFault, Long>> faults) {
     }
 
     private static Bus bus(BundleContext context, int id) {
@@ -68,13 +82,16 @@ record Snapshot(List<GuestRow> guests) {
             VirtioBus bus = context.getService(reference);
             if (bus != null) {
                 try {
-                    return new Bus(bus.slots(), bus.counters());
+                    List<VirtioBus.Slot> slots = bus.slots();
+                    Map<Integer, Map<DeviceFault, Long>> faults = new HashMap<>();
+                    slots.forEach(slot -> faults.put(slot.slot(), bus.faults(slot.slot())));
+                    return new Bus(slots, bus.counters(), bus.queueDepths(), faults);
                 } finally {
                     context.ungetService(reference);
                 }
             }
         }
-        return new Bus(List.of(), List.of());
+        return new Bus(List.of(), List.of(), List.of(), Map.of());
     }
 
     /** Device name to the bundle that registers the device service of that name. */
