@@ -18,12 +18,8 @@ final class Bundles {
      * from the tests' own classes, importing only the virtio API and the framework.
      */
     static void writeDevice(Path jar, String symbolicName) throws IOException {
-        Manifest manifest = new Manifest();
+        Manifest manifest = manifest(symbolicName);
         Attributes main = manifest.getMainAttributes();
-        main.put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        main.putValue("Bundle-ManifestVersion", "2");
-        main.putValue("Bundle-SymbolicName", symbolicName);
-        main.putValue("Bundle-Version", "1.0.0");
         main.putValue("Bundle-Activator", CounterRngActivator.class.getName());
         main.putValue("Import-Package", "org.lguest.api.virtio;version=\"[1.2,2)\",org.osgi.framework");
         Path classes;
@@ -45,14 +41,20 @@ final class Bundles {
 
     /** Writes a bundle with nothing in it but its manifest. */
     static void writePlain(Path jar, String symbolicName) throws IOException {
+        try (OutputStream out = Files.newOutputStream(jar);
+                JarOutputStream jarOut = new JarOutputStream(out, manifest(symbolicName))) {
+            // The manifest is all it needs.
+        }
+    }
+
+    /** A bundle manifest naming {@code symbolicName}, version 1.0.0. */
+    private static Manifest manifest(String symbolicName) {
         Manifest manifest = new Manifest();
         Attributes main = manifest.getMainAttributes();
         main.put(Attributes.Name.MANIFEST_VERSION, "1.0");
         main.putValue("Bundle-ManifestVersion", "2");
         main.putValue("Bundle-SymbolicName", symbolicName);
         main.putValue("Bundle-Version", "1.0.0");
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream jarOut = new JarOutputStream(out, manifest)) {
-            // The manifest is all it needs.
-        }
+        return manifest;
     }
 }

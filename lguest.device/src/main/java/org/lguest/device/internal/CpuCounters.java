@@ -33,7 +33,8 @@ final class CpuCounters {
     /** Hypercall numbers past this are counted in the last slot (the Host kills the guest for them anyway). */
     private static final int HYPERCALL_SLOTS = 32;
 
-    private final boolean on;
+    /** Final for a CPU's counters; a guest's sum turns it on while it adds (see of(Guest)). */
+    private boolean on;
     private final long[] exits = new long[EXIT_KINDS.length];
     private final long[] hypercalls = new long[HYPERCALL_SLOTS];
     private long faultsFilled;
@@ -130,7 +131,8 @@ final class CpuCounters {
         if (guest == null) {
             return GuestCounters.NONE;
         }
-        Sum sum = new Sum();
+        // The sum is a CpuCounters of its own, owned by this thread; it is "on" once any CPU counts.
+        CpuCounters sum = new CpuCounters(false);
         for (int i = 0; i < guest.nrCpus; i++) {
             Cpu cpu = guest.cpus[i];
             if (cpu != null) {
@@ -141,8 +143,8 @@ final class CpuCounters {
     }
 
     /** Adds this CPU's figures into a guest's sum. Any thread; racy reads (see the class comment). */
-    private void addTo(Sum sum) {
-        sum.counting |= on;
+    private void addTo(CpuCounters sum) {
+        sum.on |= on;
         for (int i = 0; i < exits.length; i++) {
             sum.exits[i] += exits[i];
         }
@@ -156,32 +158,20 @@ final class CpuCounters {
         sum.haltedNanos += haltedNanos;
     }
 
-    /** A guest's figures: the sum over its CPUs. Owned by the thread that makes it. */
-    static final class Sum {
-        private boolean counting;
-        private final long[] exits = new long[EXIT_KINDS.length];
-        private final long[] hypercalls = new long[HYPERCALL_SLOTS];
-        private long faultsFilled;
-        private long faultsReflected;
-        private long interruptsDelivered;
-        private long runningNanos;
-        private long haltedNanos;
-
-        GuestCounters toCounters() {
-            Map<String, Long> byKind = new LinkedHashMap<>();
-            for (int i = 0; i < exits.length; i++) {
-                if (exits[i] != 0) {
-                    byKind.put(EXIT_KINDS[i], exits[i]);
-                }
+    private GuestCounters toCounters() {
+        Map<String, Long> byKind = new LinkedHashMap<>();
+        for (int i = 0; i < exits.length; i++) {
+            if (exits[i] != 0) {
+                byKind.put(EXIT_KINDS[i], exits[i]);
             }
-            Map<Integer, Long> byNumber = new TreeMap<>();
-            for (int i = 0; i < hypercalls.length; i++) {
-                if (hypercalls[i] != 0) {
-                    byNumber.put(i, hypercalls[i]);
-                }
-            }
-            return new GuestCounters(counting, byKind, byNumber, faultsFilled, faultsReflected, interruptsDelivered,
-                runningNanos, haltedNanos);
         }
+        Map<Integer, Long> byNumber = new TreeMap<>();
+        for (int i = 0; i < hypercalls.length; i++) {
+            if (hypercalls[i] != 0) {
+                byNumber.put(i, hypercalls[i]);
+            }
+        }
+        return new GuestCounters(on, byKind, byNumber, faultsFilled, faultsReflected, interruptsDelivered,
+            runningNanos, haltedNanos);
     }
 }
