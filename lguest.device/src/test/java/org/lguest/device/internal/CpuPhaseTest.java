@@ -42,7 +42,7 @@ class CpuPhaseTest {
 
     @Test
     void aMoveTheLoopNeverMakesFails() {
-        Cpu cpu = new Cpu(0, null);
+        Cpu cpu = new Cpu(0, new Guest(null, null));
         assertEquals(Phase.OUTSIDE, cpu.phase());
         assertThrows(IllegalStateException.class, () -> cpu.enter(Phase.RUNNING));
         cpu.enter(Phase.IN_HOST);
