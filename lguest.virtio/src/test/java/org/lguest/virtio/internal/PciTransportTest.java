@@ -20,6 +20,7 @@ import org.lguest.api.device.Eventfd;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioGuest;
+import org.lguest.virtio.testing.Await;
 import org.lguest.virtio.testing.DriverDevice;
 import org.lguest.virtio.testing.DriverQueue;
 import org.lguest.virtio.testing.EchoDevice;
@@ -211,11 +212,7 @@ class PciTransportTest {
         q.offer(0);
         q.publish();
         q.kick();
-        long end = System.nanoTime() + WAIT.toNanos();
-        while (!dev.broken() && System.nanoTime() < end) {
-            Thread.sleep(1);
-        }
-        assertTrue(dev.broken());
+        Await.until(dev::broken, WAIT, "the device to break on the bad chain");
         assertTrue(irqs.await(5, 1, WAIT), "a configuration interrupt");
         assertEquals(Virtio.ISR_CONFIG, dev.isr() & Virtio.ISR_CONFIG);
         assertNotNull(bus.slots().get(0).broken());
