@@ -16,17 +16,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every module has a README.md with the same six headings, so a newcomer finds the same
- * things in the same place in each. The modules are read from the root pom.xml, and any
- * folder with a pom.xml of its own counts as one too.
+ * things in the same place in each. The modules are read from the poms: those the root
+ * pom.xml lists, and those each of them lists in turn.
  */
 class ModuleReadmeTest {
 
     @Test
     void everyModuleHasAReadmeWithTheSixHeadingsInOrder() throws IOException {
         Path root = Repository.root();
-        Set<String> modules = new TreeSet<>(Modules.listedIn(root.resolve("pom.xml")));
-        assertFalse(modules.isEmpty(), "the root pom.xml lists no modules");
-        modules.addAll(Modules.foldersWithPom(Repository.files(root)));
+        assertFalse(Modules.listedIn(root.resolve("pom.xml")).isEmpty(), "the root pom.xml lists no modules");
+        Set<String> modules = new TreeSet<>(Modules.reactor(root));
 
         List<String> failures = new ArrayList<>();
         for (String module : modules) {
@@ -43,15 +42,6 @@ class ModuleReadmeTest {
             fail("module READMEs need these '## ' headings in order " + ReadmeHeadings.REQUIRED + ":\n  "
                     + String.join("\n  ", failures));
         }
-    }
-
-    @Test
-    void everyFolderWithAPomIsListedInTheRootPom() throws IOException {
-        Path root = Repository.root();
-        Set<String> listed = new TreeSet<>(Modules.listedIn(root.resolve("pom.xml")));
-        Set<String> unlisted = new TreeSet<>(Modules.foldersWithPom(Repository.files(root)));
-        unlisted.removeAll(listed);
-        assertEquals(Set.of(), unlisted, "folders with a pom.xml the root pom does not build");
     }
 
     @Test
@@ -110,7 +100,24 @@ class ModuleReadmeTest {
                 </project>
                 """);
         assertEquals(List.of("a", "b.c"), Modules.listedIn(pom));
-        assertEquals(List.of("a", "x/y"), Modules.foldersWithPom(List.of("pom.xml", "a/pom.xml", "a/README.md", "x/y/pom.xml")));
+    }
+
+    @Test
+    void theReactorIncludesNestedModulesButNotUnlistedPoms(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        pom(dir, "a", "examples");
+        pom(dir.resolve("a"));
+        pom(dir.resolve("examples"), "one", "../b");
+        pom(dir.resolve("examples/one"));
+        pom(dir.resolve("examples/invoker-only")); // a pom no reactor pom lists
+        pom(dir.resolve("b"));
+        assertEquals(List.of("a", "examples", "examples/one", "b"), Modules.reactor(dir));
+    }
+
+    private static void pom(Path dir, String... modules) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder xml = new StringBuilder("<project><artifactId>x</artifactId><modules>");
+        for (String m : modules) xml.append("<module>").append(m).append("</module>");
+        Files.writeString(dir.resolve("pom.xml"), xml.append("</modules></project>").toString());
     }
 
     private static String readme(List<String> headings) {

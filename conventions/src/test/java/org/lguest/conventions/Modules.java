@@ -1,14 +1,17 @@
 package org.lguest.conventions;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 
-/** The build's modules as the root pom.xml lists them, so a module added there is checked too. */
+/** The build's modules as the poms list them, so a module added to a pom is checked too. */
 final class Modules {
 
     private Modules() {}
@@ -36,15 +39,29 @@ final class Modules {
     }
 
     /**
-     * Folders (relative, '/' separated) holding a pom.xml among the given repository files,
-     * the root itself left out: each is a module whether or not the root lists it.
+     * Every module of the build below {@code root}, relative and '/' separated: the modules
+     * the root pom lists, then those each of them lists in turn (an aggregator's children),
+     * in the order found. A folder with a pom.xml that no reactor pom lists (a project the
+     * Invoker builds, say) is not a module. A listed module without a pom.xml is still
+     * named, so a missing folder shows too.
      */
-    static List<String> foldersWithPom(List<String> files) {
-        List<String> folders = new ArrayList<>();
-        for (String f : files) {
-            if (f.endsWith("/pom.xml")) folders.add(f.substring(0, f.length() - "/pom.xml".length()));
+    static List<String> reactor(Path root) throws IOException {
+        List<String> found = new ArrayList<>();
+        Deque<String> todo = new ArrayDeque<>();
+        todo.add("");
+        while (!todo.isEmpty()) {
+            String dir = todo.removeFirst();
+            Path pom = dir.isEmpty() ? root.resolve("pom.xml") : root.resolve(dir).resolve("pom.xml");
+            if (!Files.isRegularFile(pom)) continue;
+            for (String module : listedIn(pom)) {
+                String relative = root.relativize(root.resolve(dir).resolve(module).normalize()).toString().replace('\\', '/');
+                if (!found.contains(relative)) {
+                    found.add(relative);
+                    todo.addLast(relative);
+                }
+            }
         }
-        return folders;
+        return found;
     }
 
     private static List<Element> children(Element parent, String name) {

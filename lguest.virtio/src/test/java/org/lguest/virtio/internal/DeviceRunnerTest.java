@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.lguest.virtio.testing.Await;
 
 /** The device thread: one hop from the doorbell, queues served as marked, a bounded spin, parked when idle. */
 class DeviceRunnerTest {

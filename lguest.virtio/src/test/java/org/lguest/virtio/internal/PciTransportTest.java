@@ -20,7 +20,6 @@ import org.lguest.api.device.Eventfd;
 import org.lguest.api.virtio.Virtio;
 import org.lguest.api.virtio.VirtioBus;
 import org.lguest.api.virtio.VirtioGuest;
-import org.lguest.virtio.testing.Await;
 import org.lguest.virtio.testing.DriverDevice;
 import org.lguest.virtio.testing.DriverQueue;
 import org.lguest.virtio.testing.EchoDevice;

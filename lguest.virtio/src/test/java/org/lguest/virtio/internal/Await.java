@@ -1,4 +1,4 @@
-package org.lguest.virtio.testing;
+package org.lguest.virtio.internal;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
@@ -6,13 +6,13 @@ import java.util.function.BooleanSupplier;
 /**
  * Waiting for a device thread to get somewhere: the condition is asked again at short,
  * growing intervals until it holds or the time is up, and a failure says what was
- * awaited. Shared with the device bundles' tests through this module's test jar.
+ * awaited.
  */
-public final class Await {
+final class Await {
 
     private Await() {}
 
-    public static void until(BooleanSupplier condition, Duration timeout, String description) throws InterruptedException {
+    static void until(BooleanSupplier condition, Duration timeout, String description) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long pauseMillis = 1;
         while (!condition.getAsBoolean()) {
