@@ -6,7 +6,7 @@
  *   cases=N  acts to try (5000)
  *   bad=B    violations per 10,000 acts (10)
  *   known=K  also do acts that meet Host bugs known today (0; a bitmask,
- *            see lguest.itest/FUZZ-FINDINGS.md): 1 clock events that fire
+ *            see lguest.itest/README.md): 1 clock events that fire
  *            while the guest runs, 2 ud2 and "int $6"
  *   trace=T  print the name of every act from act T on (off)
  *
@@ -93,7 +93,7 @@ IMAGE("fuzz");
 /* ------------------------------------------------------------ parameters */
 
 static u32 seed = 1, total_cases = 5000, bad_rate = 10, trace_from = 0xFFFFFFFFu, known = 0;
-/* Acts that meet Host bugs known today (lguest.itest/FUZZ-FINDINGS.md), left out unless asked for. */
+/* Acts that meet Host bugs known today (lguest.itest/README.md, "Fuzz findings"), left out unless asked for. */
 #define KNOWN_KICKS 1u /* finding 1: clock events that fire while the guest runs */
 #define KNOWN_UD 2u    /* finding 2: ud2 and int $6 */
 
@@ -675,7 +675,7 @@ static void op_foreign_dir(void)
 
 /*
  * SET_CLOCKEVENT with a random delay. The clock must not fire while the
- * guest runs (FUZZ-FINDINGS.md, finding 1: a kick then may lose guest
+ * guest runs (lguest.itest/README.md, finding 1: a kick then may lose guest
  * state), so it is armed through the ring and the same exit also runs the
  * HALT that waits for it (short ones) or the SET_CLOCKEVENT(0) that
  * cancels it (long ones): the guest runs no instruction while it is armed.
@@ -948,7 +948,7 @@ static void op_int_n(void)
         n = below(256);
         open = gate_present[n] && gate_dpl[n] >= GUEST_PL;
     } while (n == LGUEST_TRAP_ENTRY || (open && (n < FIRST_EXTERNAL_VECTOR || n == SYSCALL_VECTOR)) ||
-             (n == 6 && !(known & KNOWN_UD))); /* FUZZ-FINDINGS.md, finding 2 */
+             (n == 6 && !(known & KNOWN_UD))); /* lguest.itest/README.md, finding 2 */
     u32 gps = trap_count[13], traps = fixups;
     ((void (*)(void))(int_stubs + 8 * n))();
     if (!open) {
@@ -962,7 +962,7 @@ static void op_int_n(void)
     int_ns++;
 }
 
-/* ud2: trap 6 for the guest's handler (FUZZ-FINDINGS.md, finding 2: only with known=2). */
+/* ud2: trap 6 for the guest's handler (lguest.itest/README.md, finding 2: only with known=2). */
 static void op_ud2(void)
 {
     if (!(known & KNOWN_UD))

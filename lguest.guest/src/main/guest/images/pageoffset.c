@@ -21,7 +21,7 @@
  *    alias after a FLUSH_TLB, it runs new through the identity address.
  *    (Without that flush Unicorn 2.1.1 keeps running the old code: a write
  *    through an alias whose translation was cached before the frame first
- *    ran as code is not seen as a code change; see lguest.cpu.x86/FINDINGS.md.)
+ *    ran as code is not seen as a code change; see lguest.cpu.x86/README.md.)
  * 5. Faults above the mapping: the pages right after it are not present;
  *    the image's own #PF handler maps each on first touch to a fresh frame
  *    (SET_PTE), cr2 right each time, and what is written there lands in

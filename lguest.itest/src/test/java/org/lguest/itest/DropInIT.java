@@ -2,7 +2,6 @@ package org.lguest.itest;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
-import static org.junit.Assert.fail;
 import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 
@@ -14,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -139,13 +139,7 @@ public class DropInIT {
 
     /** Waits for FileInstall, which scans its folders in its own time. */
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("waited " + WAIT_SECONDS + " s for " + what);
-            }
-            Thread.sleep(50);
-        }
+        Await.until(condition, Duration.ofSeconds(WAIT_SECONDS), what);
     }
 
     private String execute(String line) throws Exception {

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -259,12 +260,10 @@ public class GuestImagesIT {
         }
 
         void awaitLine(String line) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GUEST_SECONDS);
-            while (!console().contains(line + "\n")) {
-                if (System.nanoTime() > deadline || guest.state() != State.RUNNING) {
-                    fail(image + " never printed '" + line + "'; console:\n" + console() + "state " + guest.state());
-                }
-                Thread.sleep(10);
+            Await.until(() -> console().contains(line + "\n") || guest.state() != State.RUNNING,
+                Duration.ofSeconds(GUEST_SECONDS), () -> image + " to print '" + line + "'; console:\n" + console());
+            if (!console().contains(line + "\n")) {
+                fail(image + " never printed '" + line + "'; console:\n" + console() + "state " + guest.state());
             }
         }
     }

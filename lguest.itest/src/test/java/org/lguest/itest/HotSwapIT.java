@@ -5,6 +5,7 @@ import static org.junit.Assert.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Hashtable;
 import java.util.List;
@@ -234,10 +235,8 @@ public class HotSwapIT {
     }
 
     private static void awaitLine(ByteArrayOutputStream console, String line) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!console.toString(StandardCharsets.UTF_8).contains(line + "\n") && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        Await.until(() -> console.toString(StandardCharsets.UTF_8).contains(line + "\n"), Duration.ofSeconds(30),
+            () -> "the guest to print '" + line + "'; console:\n" + console.toString(StandardCharsets.UTF_8));
     }
 
     private static void assertPasses(Guest guest, ByteArrayOutputStream console, String image) throws Exception {

@@ -45,14 +45,14 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
  * writable).
  * <p>
  * Clock events fire while the fuzz and {@code timer} beside it run: both
- * findings of {@code FUZZ-FINDINGS.md} are fixed, and their acts are in
+ * findings in {@code README.md} ("Fuzz findings") are fixed, and their acts are in
  * every run.
  *
  * <p>System properties (for {@code mvn verify -Dlguest.fuzz.seed=...}):
  * {@code lguest.fuzz.cases} (the total, 100,000), {@code lguest.fuzz.casesPerRun}
  * (3,000), {@code lguest.fuzz.bad} (violations per 10,000 acts, 8),
  * {@code lguest.fuzz.seed} (the first seed, 1), {@code lguest.fuzz.known} (3: the
- * acts that met the Host bugs in {@code FUZZ-FINDINGS.md}, fixed since; 0
+ * acts that met the Host bugs in {@code README.md}, fixed since; 0
  * leaves them out), {@code lguest.fuzz.beside} (the images booted in turn
  * beside the fuzz, "pagetables,faults,tls-gdt,async,timer"). A run is
  * reproduced with its command line, e.g. {@code fuzz seed=17 cases=3000 bad=8}.
@@ -64,7 +64,7 @@ public class PageTableFuzzIT {
     private static final int CASES_PER_RUN = Integer.getInteger("lguest.fuzz.casesPerRun", 3000);
     private static final int BAD_PER_10000 = Integer.getInteger("lguest.fuzz.bad", 8);
     private static final int FIRST_SEED = Integer.getInteger("lguest.fuzz.seed", 1);
-    /** The image's known=K: acts that met the Host bugs in FUZZ-FINDINGS.md (both fixed; 3 includes them). */
+    /** The image's known=K: acts that met the Host bugs in README.md (both fixed; 3 includes them). */
     private static final int KNOWN = Integer.getInteger("lguest.fuzz.known", 3);
     private static final List<String> BESIDE =
         List.of(System.getProperty("lguest.fuzz.beside", "pagetables,faults,tls-gdt,async,timer").split(","));

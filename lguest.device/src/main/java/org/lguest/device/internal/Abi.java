@@ -5,7 +5,7 @@ import org.lguest.api.abi.Lguest;
 /**
  * lguest facts the Host core needs that the API does not carry (they are
  * Host-internal, or x86 constants). Kept in one place so they can move to
- * the API if another bundle needs them (see API-NOTES.md).
+ * the API if another bundle needs them.
  */
 final class Abi {
     private Abi() {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -61,7 +62,8 @@ class ClockTest {
         rig.backend.then(Rig.hcall(Lhcall.SET_CLOCKEVENT, 30_000_000), Rig.hcall(Lhcall.SET_CLOCKEVENT, 0),
             Rig.hcall(Lhcall.NOTIFY, 9));
         assertEquals(9, rig.read().word());
-        Thread.sleep(60);
+        // The clock thread runs its tasks in time order: once a later one has run, the cancelled one would have.
+        rig.host.timers.schedule(() -> { }, 60, TimeUnit.MILLISECONDS).get();
         assertFalse(rig.cpu().irqPending(0));
         assertEquals(0, rig.armedClocks());
     }

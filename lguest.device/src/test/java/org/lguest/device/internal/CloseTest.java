@@ -109,9 +109,7 @@ class CloseTest {
             launcher.submit(rig::boot).get();
             var vcpu = rig.backend.last();
             Future<Long> read = launcher.submit(() -> rig.read().n());
-            while (!vcpu.inRun) {
-                Thread.sleep(5);
-            }
+            Await.until(() -> vcpu.inRun, "the guest to run");
             rig.file.close();
             assertEquals(-Errno.EBADF, (long) read.get());
             assertTrue(vcpu.kicks >= 1);
@@ -152,9 +150,9 @@ class CloseTest {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             init = java.util.concurrent.CompletableFuture.supplyAsync(rig::init, pool);
-            Thread.sleep(50);
+            Await.until(() -> rig.host.lguestLock.getQueueLength() == 1, "INITIALIZE to queue for the big lock");
             close = java.util.concurrent.CompletableFuture.runAsync(rig.file::close, pool);
-            Thread.sleep(50);
+            Await.until(() -> rig.host.lguestLock.getQueueLength() == 2, "close to queue for the big lock");
         } finally {
             rig.host.lguestLock.unlock();
         }

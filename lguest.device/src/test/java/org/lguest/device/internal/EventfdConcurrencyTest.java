@@ -131,7 +131,7 @@ class EventfdConcurrencyTest {
             // An attacher now waits for the lock...
             CompletableFuture<Long> attach = CompletableFuture.supplyAsync(
                 () -> rig.write(Lhreq.EVENTFD, 0x200, rig.task.descriptors().install(new Eventfd())), pool);
-            Thread.sleep(50);
+            Await.until(rig.host.lguestLock::hasQueuedThreads, "the attacher to queue for the lock");
             assertTrue(!attach.isDone());
             // ...but a notification goes through.
             boolean sent = CompletableFuture.supplyAsync(() -> {

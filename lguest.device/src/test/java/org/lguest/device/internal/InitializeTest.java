@@ -244,7 +244,7 @@ class InitializeTest {
         CompletableFuture<Long> init;
         try {
             init = CompletableFuture.supplyAsync(rig::init);
-            Thread.sleep(100);
+            Await.until(rig.host.lguestLock::hasQueuedThreads, "INITIALIZE to queue for the lguest lock");
             assertFalse(init.isDone(), "INITIALIZE waits for the lguest lock");
         } finally {
             rig.host.lguestLock.unlock();

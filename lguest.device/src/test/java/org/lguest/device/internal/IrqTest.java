@@ -66,13 +66,9 @@ class IrqTest {
             rig.backend.then(Rig.idt(Lguest.FIRST_EXTERNAL_VECTOR + 5, 0x3000, 0xE),
                 Rig.doing(s -> s.regs().set(Reg.ESP, 0x9000)));
             Future<Rig.Read> read = launcher.submit(() -> rig.read());
-            while (rig.backend.stepsLeft() > 0 || !rig.backend.last().inRun) {
-                Thread.sleep(5);
-            }
+            Await.until(() -> rig.backend.stepsLeft() == 0 && rig.backend.last().inRun, "the guest to spin");
             assertEquals(0L, (long) CompletableFuture.supplyAsync(() -> rig.write(Lhreq.IRQ, 5)).get());
-            while (rig.reg(Reg.EIP) != 0x3000) {
-                Thread.sleep(5);
-            }
+            Await.until(() -> rig.reg(Reg.EIP) == 0x3000, "the interrupt's handler");
             assertTrue(rig.backend.last().kicksWhileRunning >= 1, "the running CPU was kicked");
             assertFalse(rig.cpu().irqPending(5), "delivered");
             rig.backend.then(Rig.hcall(Lhcall.NOTIFY, 0x77));

@@ -229,9 +229,7 @@ class ReadTest {
                 Thread.interrupted();
                 return n;
             });
-            while (!vcpu.inRun) {
-                Thread.sleep(2);
-            }
+            Await.until(() -> vcpu.inRun, "the guest to run");
             long start = System.nanoTime();
             owner.interrupt();
             assertEquals(-Errno.EINTR, (long) read.get());

@@ -268,17 +268,14 @@ final class Rig implements AutoCloseable {
     /** Waits until CPU 0 sleeps in HALT. */
     void awaitHalted() throws InterruptedException {
         Cpu cpu = cpu();
-        while (true) {
+        Await.until(() -> {
             cpu.lock.lock();
             try {
-                if (cpu.phase() == Cpu.Phase.HALTED) {
-                    return;
-                }
+                return cpu.phase() == Cpu.Phase.HALTED && cpu.lock.hasWaiters(cpu.wake);
             } finally {
                 cpu.lock.unlock();
             }
-            Thread.sleep(2);
-        }
+        }, "CPU 0 to sleep in HALT");
     }
 
     @Override

@@ -48,9 +48,7 @@ class ServiceDynamicsTest {
         var first = rig.backend.last();
         rig.backend.then(Rig.doing(s -> s.regs().set(Reg.EDI, 0x1234)));
         Future<Rig.Read> read = read();
-        while (rig.backend.stepsLeft() > 0 || !first.inRun) {
-            Thread.sleep(2);
-        }
+        Await.until(() -> rig.backend.stepsLeft() == 0 && first.inRun, "the first backend to run the guest");
         FakeBackend better = new FakeBackend("better");
         better.then(Rig.hcall(Lhcall.NOTIFY, 0x42));
         // Greedy replacement: the new one is bound, then the old one unbound.
@@ -89,9 +87,7 @@ class ServiceDynamicsTest {
     void unbindingAnotherBackendLeavesTheEngineAlone() throws Exception {
         var vcpu = rig.backend.last();
         Future<Rig.Read> read = read();
-        while (!vcpu.inRun) {
-            Thread.sleep(2);
-        }
+        Await.until(() -> vcpu.inRun, "the guest to run");
         FakeBackend other = new FakeBackend("other");
         rig.host.bindBackend(other);
         rig.host.unbindBackend(other);

@@ -319,7 +319,7 @@ final class ShadowPageTables implements GuestPageTables {
         boolean user = (errorCode & 4) != 0;
         // A write to a page the guest keeps read-only, or a user access to a kernel page:
         // the guest's own fault. Both levels count, as they do for the MMU (lguest looked at
-        // the table entry only; see NOTES.md).
+        // the table entry only; see README.md).
         if (write && (gpte & gpgd & RW) == 0) {
             return Fault.GUEST;
         }

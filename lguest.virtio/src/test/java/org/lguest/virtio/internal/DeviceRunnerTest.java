@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -64,13 +65,7 @@ class DeviceRunnerTest {
 
     /** Waits until the device thread is parked (a hang guard, not a timing check). */
     private static void awaitParked(Thread t) throws InterruptedException {
-        long give = System.nanoTime() + TimeUnit.SECONDS.toNanos(GIVE_UP_SECONDS);
-        while (t.getState() != Thread.State.WAITING) {
-            if (System.nanoTime() - give > 0) {
-                throw new AssertionError(t.getName() + " never parked: " + t.getState());
-            }
-            Thread.sleep(1);
-        }
+        Await.until(() -> t.getState() == Thread.State.WAITING, Duration.ofSeconds(GIVE_UP_SECONDS), t.getName() + " to park");
     }
 
     @Test

@@ -214,11 +214,7 @@ class PciTransportTest {
         q.offer(0);
         q.publish();
         q.kick();
-        long end = System.nanoTime() + WAIT.toNanos();
-        while (!dev.broken() && System.nanoTime() < end) {
-            Thread.sleep(1);
-        }
-        assertTrue(dev.broken());
+        Await.until(dev::broken, WAIT, "the device to break on the bad chain");
         assertTrue(irqs.await(5, 1, WAIT), "a configuration interrupt");
         assertEquals(Virtio.ISR_CONFIG, dev.isr() & Virtio.ISR_CONFIG);
         VirtioBus.Slot slot = bus.slots().get(0);

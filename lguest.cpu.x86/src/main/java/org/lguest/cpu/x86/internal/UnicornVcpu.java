@@ -36,7 +36,7 @@ import org.lguest.cpu.x86.internal.unicorn.UnicornException;
  * real MMU does, so guest RAM is mapped once at physical 0 and the host area
  * at its own base, and nothing changes in the engine's memory map while the
  * engine lives: mapping or unmapping under a guest with paging on can plant
- * a double fault (FINDINGS.md). A TLB flush or a new root is a
+ * a double fault (README.md). A TLB flush or a new root is a
  * {@code uc_ctl} or CR3 write between runs; only the first entry, a ring or
  * segment change and a new GDT need the switcher.
  */

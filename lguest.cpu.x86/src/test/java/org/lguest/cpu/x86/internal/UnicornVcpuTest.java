@@ -162,7 +162,7 @@ class UnicornVcpuTest {
     }
 
     /**
-     * FUZZ-FINDINGS.md finding 1: a kick that landed in the middle of a
+     * lguest.itest/README.md, fuzz finding 1: a kick that landed in the middle of a
      * translated block made the engine resume at a stale EIP, so an
      * instruction already done ran again. A register and a memory word are
      * counted up together in two blocks while another thread kicks; at every
@@ -514,7 +514,7 @@ class UnicornVcpuTest {
      * cached after the frame first ran as code: a write through another
      * address whose translation was cached before that leaves the old code
      * running. A TLB flush (which a guest does after changing mappings)
-     * makes the write count. FINDINGS.md, "Code and aliases on 2.1".
+     * makes the write count. README.md, "What it does".
      */
     @Test
     void codeWrittenThroughAnAddressCachedBeforeItRanIsSeenAfterATlbFlush() throws VcpuException {

@@ -17,7 +17,7 @@ import java.nio.ByteOrder;
  * A {@code uc_emu_stop} from another thread (our kick) can hit one of those
  * checks in the middle of a block; the block then leaves with "not started"
  * and the engine reports a stale EIP, so the instructions already done run
- * again (lguest.itest/FUZZ-FINDINGS.md, finding 1: an {@code incl} counted
+ * again (lguest.itest/README.md, fuzz finding 1: an {@code incl} counted
  * twice). The check at the start of each block is separate and always syncs
  * EIP correctly.
  * <p>
