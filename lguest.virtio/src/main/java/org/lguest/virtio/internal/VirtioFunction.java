@@ -804,10 +804,12 @@ final class VirtioFunction implements SplitVirtqueue.Host {
         }
         // The ISR bit first: a driver that sees DEVICE_NEEDS_RESET finds the configuration interrupt's cause too.
         isr.getAndUpdate(v -> v | Virtio.ISR_CONFIG);
+        // Counted before the reason is published, so whoever sees the reason sees it counted; a loser takes it back.
+        faults.incrementAndGet(fault.ordinal());
         if (!broken.compareAndSet(null, reason)) {
+            faults.decrementAndGet(fault.ordinal());
             return;
         }
-        faults.incrementAndGet(fault.ordinal());
         for (SplitVirtqueue q : queues) {
             q.stop();
         }
