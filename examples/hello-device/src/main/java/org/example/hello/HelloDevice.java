@@ -78,11 +78,6 @@ public class HelloDevice implements VirtioDevice {
     }
 
     @Override
-    public long features() {
-        return 0;
-    }
-
-    @Override
     public int[] queueSizes() {
         return new int[] {16};
     }
@@ -100,10 +95,6 @@ public class HelloDevice implements VirtioDevice {
             @Override
             public int readConfig(int offset, int size) {
                 return (int) (greetings.get() >>> (8 * offset));
-            }
-
-            @Override
-            public void activate(long features) {
             }
 
             @Override
