@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,17 +28,9 @@ class NoMachinePathsTest {
         Path root = Repository.root();
         List<MachinePaths.Hit> hits = new ArrayList<>();
         int checked = 0;
-        for (String file : Repository.files(root)) {
-            Path path = root.resolve(file);
-            if (Files.size(path) > 2_000_000) continue;
-            String content;
-            try {
-                content = Files.readString(path, StandardCharsets.UTF_8);
-            } catch (CharacterCodingException binary) {
-                continue;
-            }
+        for (Repository.TextFile text : Repository.textFiles(root)) {
             checked++;
-            hits.addAll(MachinePaths.in(file, content));
+            hits.addAll(MachinePaths.in(text.name(), text.content()));
         }
         assertTrue(checked > 0, "found no files to check under the repository root");
         if (!hits.isEmpty()) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,18 +31,10 @@ class OurOwnWordsTest {
 
         List<SeedWords.Hit> hits = new ArrayList<>();
         int checked = 0;
-        for (String file : Repository.files(root)) {
-            Path path = root.resolve(file);
-            if (Files.size(path) > 2_000_000) continue;
-            String content;
-            try {
-                content = Files.readString(path, StandardCharsets.UTF_8);
-            } catch (CharacterCodingException binary) {
-                continue;
-            }
-            if (Prose.kind(file, content) == Prose.Kind.NONE) continue;
+        for (Repository.TextFile text : Repository.textFiles(root)) {
+            if (Prose.kind(text.name(), text.content()) == Prose.Kind.NONE) continue;
             checked++;
-            hits.addAll(seed.hits(file, content));
+            hits.addAll(seed.hits(text.name(), text.content()));
         }
         assertTrue(checked > 0, "found no files to check under the repository root");
         if (!hits.isEmpty()) {

@@ -120,4 +120,25 @@ final class Repository {
             return null;
         }
     }
+
+    /** A text file to check: its path relative to the root, and what it holds. */
+    record TextFile(String name, String content) {
+    }
+
+    /** The files of {@link #files} that are UTF-8 text of at most 2 MB, read. */
+    static List<TextFile> textFiles(Path root) throws IOException {
+        List<TextFile> texts = new ArrayList<>();
+        for (String file : files(root)) {
+            Path path = root.resolve(file);
+            if (Files.size(path) > 2_000_000) {
+                continue;
+            }
+            try {
+                texts.add(new TextFile(file, Files.readString(path, StandardCharsets.UTF_8)));
+            } catch (java.nio.charset.CharacterCodingException binary) {
+                // Not text: nothing in it is prose or a path we wrote.
+            }
+        }
+        return texts;
+    }
 }
