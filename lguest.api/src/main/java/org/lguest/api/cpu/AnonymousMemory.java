@@ -73,8 +73,13 @@ public final class AnonymousMemory {
         long pages = (mapping.byteSize() + PAGE - 1) / PAGE;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment vector = arena.allocate(pages);
-            // SAFETY: the caller keeps the mapping alive across the call (it owns the segment's scope); mincore only reads it.
-            int rc = (int) MINCORE.invokeExact(mapping, mapping.byteSize(), vector);
+            /*
+             * SAFETY: mincore reads no byte of the range, only the kernel's record of which pages are backed. It
+             * gets the bare address, so the call does not hold the owner's arena open: a guest ending on another
+             * thread must be able to close it (an admission check counting the running guests once made that
+             * close fail). A range unmapped meanwhile makes mincore fail with ENOMEM: the whole size is answered.
+             */
+            int rc = (int) MINCORE.invokeExact(MemorySegment.ofAddress(mapping.address()), mapping.byteSize(), vector);
             if (rc != 0) {
                 return mapping.byteSize();
             }

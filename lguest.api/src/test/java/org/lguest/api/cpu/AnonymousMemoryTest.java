@@ -32,6 +32,18 @@ class AnonymousMemoryTest {
     }
 
     @Test
+    void countingDoesNotEnterTheOwnersArena() throws Exception {
+        // A confined arena refuses every other thread: a count that held the arena open could not run there.
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ram = AnonymousMemory.map(arena, 16 * PAGE);
+            ram.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
+            ram.set(ValueLayout.JAVA_BYTE, 5 * PAGE, (byte) 1);
+            var counted = java.util.concurrent.CompletableFuture.supplyAsync(() -> AnonymousMemory.resident(ram));
+            assertEquals(2 * PAGE, counted.get());
+        }
+    }
+
+    @Test
     void closingTheArenaUnmaps() {
         MemorySegment ram;
         try (Arena arena = Arena.ofShared()) {
