@@ -187,7 +187,7 @@ final class IdleBench {
     private double cpuShare() throws InterruptedException {
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        Map<Long, Long> before = threadCpu(threads);
+        Map<Long, Long> before = IdleProbe.allThreads(threads);
         long cpu0 = os.getProcessCpuTime(), t0 = System.nanoTime();
         Thread.sleep(idleSeconds * 1000L);
         long cpu = os.getProcessCpuTime() - cpu0, wall = System.nanoTime() - t0;
@@ -207,14 +207,6 @@ final class IdleBench {
         progress.accept(String.format(Locale.ROOT, "   CPU %.1f ms in %d s: %sthe JVM's own threads %.1f ms", cpu / 1e6, idleSeconds, who,
             Math.max(0, cpu - java) / 1e6));
         return (double) cpu / wall;
-    }
-
-    private static Map<Long, Long> threadCpu(ThreadMXBean threads) {
-        Map<Long, Long> out = new HashMap<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            out.put(t.threadId(), threads.getThreadCpuTime(t.threadId()));
-        }
-        return out;
     }
 
     /** The guest RAM the host backs now (the Launcher's mincore count; package-private there, so by reflection). */
