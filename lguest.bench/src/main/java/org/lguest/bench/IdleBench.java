@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,7 +109,7 @@ final class IdleBench {
                 Process up = Process.now();
                 long resident = 0;
                 for (Guest g : launched.guests) {
-                    resident += residentRam(g);
+                    resident += g.residentBytes();
                 }
                 double cpu = cpuShare();
                 stopAll(launched.guests);
@@ -207,18 +206,6 @@ final class IdleBench {
         progress.accept(String.format(Locale.ROOT, "   CPU %.1f ms in %d s: %sthe JVM's own threads %.1f ms", cpu / 1e6, idleSeconds, who,
             Math.max(0, cpu - java) / 1e6));
         return (double) cpu / wall;
-    }
-
-    /** The guest RAM the host backs now (the Launcher's mincore count; package-private there, so by reflection). */
-    private static long residentRam(Guest guest) {
-        try {
-            Method m = guest.getClass().getDeclaredMethod("residentBytes");
-            m.setAccessible(true);
-            return (long) m.invoke(guest);
-        } catch (ReflectiveOperationException e) {
-            // Count the whole RAM as backed: the figure beyond RAM can then only come out lower than the truth.
-            return (long) MEMORY_MIB << 20;
-        }
     }
 
     /** Counts down once, at the first newline. */

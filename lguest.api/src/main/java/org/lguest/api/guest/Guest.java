@@ -59,6 +59,16 @@ public interface Guest {
         return 0;
     }
 
+    /**
+     * The part of guest RAM the host backs now (pages the guest touched); all of {@link #memoryBytes()} when
+     * the implementation cannot tell.
+     *
+     * @since 1.4
+     */
+    default long residentBytes() {
+        return memoryBytes();
+    }
+
     /** The last lines the guest wrote to its console, oldest first; empty when none are kept. */
     default List<String> consoleTail() {
         return List.of();

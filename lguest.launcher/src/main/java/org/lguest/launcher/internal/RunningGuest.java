@@ -469,8 +469,9 @@ final class RunningGuest implements Guest {
         return service != null && (service == host || service == platform);
     }
 
-    /** Guest RAM the host has backed so far (pages touched), for admission control. */
-    long residentBytes() {
+    /** Guest RAM the host has backed so far (pages touched): admission control counts it, and so do benchmarks. */
+    @Override
+    public long residentBytes() {
         MemorySegment r = ram;
         return r == null || !r.scope().isAlive() ? 0 : AnonymousMemory.resident(r);
     }

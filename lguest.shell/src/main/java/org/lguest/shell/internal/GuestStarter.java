@@ -149,6 +149,11 @@ public class GuestStarter implements LaunchCommand {
         }
 
         @Override
+        public long residentBytes() {
+            return guest.residentBytes();
+        }
+
+        @Override
         public java.util.List<String> consoleTail() {
             return guest.consoleTail();
         }
